@@ -1,0 +1,33 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+NODE_DIR := tests/live/node
+
+.PHONY: help run test test-sqlite lint bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and serve on 127.0.0.1:5000
+	$(VENV)/bin/idp init --demo
+	@$(PY) -m idp.demo_banner
+	$(VENV)/bin/gunicorn --no-control-socket --workers 2 --bind 127.0.0.1:5000 --access-logfile - wsgi:app
+
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## Run the whole suite (SQLite and PostgreSQL)
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed ## Measure token-endpoint throughput
+	$(PY) -m tests.bench
+
+clean: ## Remove the virtualenv, the instance folder and caches
+	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules

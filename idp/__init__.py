@@ -1,0 +1,75 @@
+"""A standalone OpenID Connect identity provider with phone-based MFA."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, Settings, development_secret, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(overrides: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
+    """Build the application from configuration (see :mod:`idp.config`)."""
+    settings = load_settings(config_file, overrides)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_dir),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        IDP=settings,
+        SECRET_KEY=settings.secret_key or development_secret(settings),
+        SQLALCHEMY_DATABASE_URI=database_url(settings),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if settings.issuer.startswith("http://"):
+        # Development only: production settings refuse a non-HTTPS issuer.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+    _configure_logging(app)
+
+    from . import database, errors, web
+    from .login.views import bp as login_bp
+    from .logout import bp as logout_bp
+    from .oidc import server
+    from .oidc.views import bp as oidc_bp
+    from .policy import load_policy
+
+    app.extensions["idp.policy"] = load_policy(settings.path(settings.policy_file))
+    database.init_app(app)
+    web.init_app(app)
+    server.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(login_bp)
+    app.register_blueprint(logout_bp)
+    from .sessions import write_cookie
+
+    app.after_request(write_cookie)
+    return app
+
+
+def database_url(settings: Settings) -> str:
+    """The database URL, with a relative SQLite path made relative to the project."""
+    url = settings.database_url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        path = settings.path(url[len(prefix):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return url
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger("idp").handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logging.getLogger("idp").addHandler(handler)
+        logging.getLogger("idp").setLevel(logging.INFO)

@@ -1,0 +1,30 @@
+"""The audit trail: ``record`` adds an event to the current transaction and logs it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import has_request_context, request
+
+from .extensions import db
+from .models import AuditEvent
+
+log = logging.getLogger("idp.audit")
+
+
+def record(
+    event: str,
+    *,
+    account_id: int | None = None,
+    client_id: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    ip = request.remote_addr if has_request_context() else None
+    entry = AuditEvent(event=event, account_id=account_id, client_id=client_id, ip=ip, detail=detail)
+    db.session.add(entry)
+    log.info(
+        "audit event=%s account=%s client=%s ip=%s detail=%s",
+        event, account_id, client_id, ip, detail,
+    )
+    return entry

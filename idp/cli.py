@@ -1,0 +1,313 @@
+"""The ``idp`` command: set up and administer an instance from the shell.
+
+Every command accepts ``--json`` for scripts. Secrets (client secrets, generated
+passwords) are printed once and never stored in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from .accounts import AccountError, create_account, create_establishment, create_service, get_service, random_password
+from .clients import create_client
+from .extensions import db
+from .models import Account, Client, Establishment
+
+
+def _emit(as_json: bool, data, text: str) -> None:
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
+
+
+def with_app(func):
+    """Run the command inside an application context, committing on success."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        from . import create_app
+        from .config import ConfigError
+        from .policy import PolicyError
+
+        try:
+            app = create_app()
+        except (ConfigError, PolicyError) as exc:
+            raise click.ClickException(str(exc)) from None
+        with app.app_context():
+            try:
+                result = func(*args, **kwargs)
+                db.session.commit()
+                return result
+            except AccountError as exc:
+                db.session.rollback()
+                raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group()
+def main() -> None:
+    """Administer the identity provider."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Add demo data when the database is empty.")
+@json_option
+@with_app
+def init(demo: bool, as_json: bool) -> None:
+    """Create or upgrade the database and make sure a signing key exists."""
+    from flask import current_app
+
+    from . import database, keys
+
+    database.upgrade()
+    settings = current_app.config["IDP"]
+    key = keys.ensure_key(settings.oidc.signing_alg, settings.oidc.rsa_key_size)
+    db.session.commit()
+    result = {"database": "ready", "signing_key": key.kid}
+    if demo:
+        from .demo import load_demo
+
+        result["demo"] = load_demo()
+    _emit(as_json, result, f"Database ready; signing key {key.kid}.")
+
+
+@main.group()
+def establishments() -> None:
+    """Establishments (collectivités)."""
+
+
+@establishments.command("create")
+@click.option("--siret", required=True)
+@click.option("--name", required=True)
+@json_option
+@with_app
+def establishments_create(siret: str, name: str, as_json: bool) -> None:
+    establishment = create_establishment(siret, name)
+    db.session.flush()
+    _emit(as_json, {"siret": establishment.siret, "name": establishment.name}, f"Created {establishment.siret}.")
+
+
+@main.group()
+def services() -> None:
+    """Services that clients belong to and accounts have rights to."""
+
+
+@services.command("create")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@json_option
+@with_app
+def services_create(code: str, name: str, as_json: bool) -> None:
+    service = create_service(code, name)
+    _emit(as_json, {"code": service.code, "name": service.name}, f"Created service {code}.")
+
+
+def _establishment(siret: str) -> Establishment:
+    found = db.session.execute(db.select(Establishment).filter_by(siret=siret)).scalar_one_or_none()
+    if found is None:
+        raise AccountError(f"no establishment with SIRET {siret}")
+    return found
+
+
+def _account_data(account: Account) -> dict:
+    return {
+        "identifier": account.identifier,
+        "sub": account.subject,
+        "profile": account.profile,
+        "last_name": account.last_name,
+        "first_name": account.first_name,
+        "email": account.email,
+        "phone": account.phone,
+        "establishment": account.establishment.siret,
+        "services": account.service_codes,
+        "status": account.status,
+        "valid_until": account.valid_until.isoformat() if account.valid_until else None,
+    }
+
+
+@main.group()
+def accounts() -> None:
+    """User and administrator accounts."""
+
+
+@accounts.command("create")
+@click.option("--establishment", "siret", required=True, help="SIRET of the establishment.")
+@click.option("--profile", type=click.Choice(["administrator", "user"]), default="user")
+@click.option("--civility", type=click.Choice(["M", "Mme"]))
+@click.option("--last-name", required=True)
+@click.option("--first-name", required=True)
+@click.option("--email", required=True)
+@click.option("--phone")
+@click.option("--function")
+@click.option("--service", "service_codes", multiple=True, help="Right to a service (repeatable).")
+@click.option("--valid-until", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--password", help="Initial password; a random one is printed when omitted.")
+@json_option
+@with_app
+def accounts_create(siret, profile, civility, last_name, first_name, email, phone, function,
+                    service_codes, valid_until, password, as_json) -> None:
+    generated = password is None
+    password = password or random_password()
+    account = create_account(
+        _establishment(siret),
+        profile=profile,
+        civility=civility,
+        last_name=last_name,
+        first_name=first_name,
+        email=email,
+        phone=phone,
+        function=function,
+        services=[get_service(code) for code in service_codes],
+        valid_until=valid_until.date() if valid_until else None,
+        password=password,
+    )
+    db.session.flush()
+    data = _account_data(account)
+    if generated:
+        data["password"] = password
+    text = f"Created {account.identifier}." + (f" Password: {password}" if generated else "")
+    _emit(as_json, data, text)
+
+
+@accounts.command("list")
+@click.option("--establishment", "siret", help="Only this establishment's accounts.")
+@json_option
+@with_app
+def accounts_list(siret: str | None, as_json: bool) -> None:
+    query = db.select(Account).order_by(Account.identifier)
+    if siret:
+        query = query.where(Account.establishment_id == _establishment(siret).id)
+    rows = [_account_data(a) for a in db.session.execute(query).scalars()]
+    text = "\n".join(
+        f"{r['identifier']}  {r['profile']:<13} {r['status']:<7} {r['last_name']} {r['first_name']} <{r['email']}>"
+        for r in rows
+    )
+    _emit(as_json, rows, text or "No accounts.")
+
+
+def _client_data(client: Client) -> dict:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "service": client.service.code if client.service else None,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "scope": client.scope,
+        "default_acr": client.default_acr,
+    }
+
+
+@main.group()
+def clients() -> None:
+    """Relying applications."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--client-id", help="Chosen identifier; random when omitted.")
+@click.option("--service", "service_code", help="Service the client belongs to.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
+@click.option("--auth-method", default="client_secret_basic",
+              type=click.Choice(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"]))
+@click.option("--grant-type", "grant_types", multiple=True,
+              type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]))
+@click.option("--scope", default="openid profile email phone peps")
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--default-acr", help="Minimum acr this client always requires.")
+@json_option
+@with_app
+def clients_create(name, client_id, service_code, redirect_uris, logout_uris, auth_method,
+                   grant_types, scope, jwks_file, default_acr, as_json) -> None:
+    jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
+    client, secret = create_client(
+        name,
+        client_id=client_id,
+        service=get_service(service_code) if service_code else None,
+        redirect_uris=list(redirect_uris),
+        post_logout_redirect_uris=list(logout_uris),
+        auth_method=auth_method,
+        grant_types=list(grant_types) or ["authorization_code", "refresh_token"],
+        scope=scope,
+        jwks=jwks,
+        default_acr=default_acr,
+    )
+    db.session.flush()
+    data = _client_data(client)
+    if secret:
+        data["client_secret"] = secret
+    text = f"Created client {client.client_id}."
+    if secret:
+        text += f"\nClient secret (shown once): {secret}"
+    _emit(as_json, data, text)
+
+
+@clients.command("list")
+@json_option
+@with_app
+def clients_list(as_json: bool) -> None:
+    rows = [_client_data(c) for c in db.session.execute(db.select(Client).order_by(Client.name)).scalars()]
+    text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']})" for r in rows)
+    _emit(as_json, rows, text or "No clients.")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Signing keys."""
+
+
+@keys_group.command("rotate")
+@json_option
+@with_app
+def keys_rotate(as_json: bool) -> None:
+    """Sign with a new key; the old one stays published until its tokens expire."""
+    from flask import current_app
+
+    from . import keys
+
+    settings = current_app.config["IDP"].oidc
+    key = keys.rotate(settings.signing_alg, settings.rsa_key_size, settings.id_token_lifetime)
+    db.session.flush()
+    _emit(as_json, {"kid": key.kid, "alg": key.alg}, f"Now signing with {key.kid} ({key.alg}).")
+
+
+@keys_group.command("list")
+@json_option
+@with_app
+def keys_list(as_json: bool) -> None:
+    from . import keys
+    from .models import SigningKey
+
+    published = {k.kid for k in keys.published_keys()}
+    current = keys.current_key()
+    rows = [
+        {
+            "kid": k.kid,
+            "alg": k.alg,
+            "created_at": k.created_at.isoformat(),
+            "signing": current is not None and k.kid == current.kid,
+            "published": k.kid in published,
+            "publish_until": k.publish_until.isoformat() if k.publish_until else None,
+        }
+        for k in db.session.execute(db.select(SigningKey).order_by(SigningKey.created_at)).scalars()
+    ]
+    text = "\n".join(
+        f"{r['kid']}  {r['alg']}  {'signing' if r['signing'] else 'retired'}"
+        f"{'' if r['published'] else ' (unpublished)'}"
+        for r in rows
+    )
+    _emit(as_json, rows, text or "No keys.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Registering relying applications (clients)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from . import audit
+from .accounts import AccountError
+from .digests import digest, new_secret
+from .extensions import db
+from .models import Client, Service
+from .models.oauth import AUTH_METHODS, GRANT_TYPES
+from .oidc.claims import SCOPES_SUPPORTED
+
+
+def _check_redirect(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+        raise AccountError(f"redirect URI {uri!r} must be an absolute http(s) URL without fragment")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise AccountError(f"redirect URI {uri!r} must use https (http only on loopback)")
+    return uri
+
+
+def create_client(
+    name: str,
+    *,
+    service: Service | None,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str] = (),
+    auth_method: str = "client_secret_basic",
+    grant_types: list[str] = ("authorization_code", "refresh_token"),
+    scope: str = "openid profile email phone peps",
+    jwks: dict[str, Any] | None = None,
+    default_acr: str | None = None,
+    client_id: str | None = None,
+) -> tuple[Client, str | None]:
+    """Create a client; return it with its secret (``None`` for public or key clients).
+
+    The secret is shown once: only its SHA-256 digest is stored.
+    """
+    if auth_method not in AUTH_METHODS:
+        raise AccountError(f"auth method must be one of {', '.join(AUTH_METHODS)}")
+    unknown = set(grant_types) - set(GRANT_TYPES)
+    if unknown:
+        raise AccountError(f"unknown grant types: {', '.join(sorted(unknown))}")
+    if auth_method == "none" and "client_credentials" in grant_types:
+        raise AccountError("a public client cannot use client_credentials")
+    if "authorization_code" in grant_types and not redirect_uris:
+        raise AccountError("the authorization_code grant needs at least one redirect URI")
+    bad_scopes = set(scope.split()) - set(SCOPES_SUPPORTED)
+    if bad_scopes:
+        raise AccountError(f"unknown scopes: {', '.join(sorted(bad_scopes))}")
+    if auth_method == "private_key_jwt":
+        try:
+            KeySet.import_key_set(jwks or {})
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise AccountError(f"private_key_jwt needs a valid public JWKS: {exc}") from None
+    client_id = client_id or secrets.token_urlsafe(16)
+    if db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one_or_none():
+        raise AccountError(f"a client with id {client_id!r} exists already")
+    secret = new_secret(32) if auth_method.startswith("client_secret") else None
+    client = Client(
+        client_id=client_id,
+        name=name,
+        service=service,
+        secret_digest=digest(secret) if secret else None,
+        token_endpoint_auth_method=auth_method,
+        redirect_uris=[_check_redirect(uri) for uri in redirect_uris],
+        post_logout_redirect_uris=[_check_redirect(uri) for uri in post_logout_redirect_uris],
+        grant_types=list(grant_types),
+        scope=scope,
+        jwks=jwks,
+        default_acr=default_acr,
+    )
+    db.session.add(client)
+    audit.record("client.created", client_id=client_id, auth_method=auth_method)
+    return client, secret

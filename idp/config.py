@@ -1,0 +1,210 @@
+"""Configuration: ``config/default.yaml`` overlaid by the file named in ``IDP_CONFIG``.
+
+Secrets come from the environment: ``IDP_SECRET_KEY`` and ``IDP_DATABASE_URL``.
+Every problem is reported as :class:`ConfigError` naming the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+
+from .durations import parse_duration
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
+DEV_SECRET_FILE = "secret_key"
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the file and the key it concerns."""
+
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SessionConfig(_Section):
+    lifetime: Duration
+    login_flow_lifetime: Duration
+
+
+class OIDCConfig(_Section):
+    authorization_code_lifetime: Duration
+    access_token_lifetime: Duration
+    refresh_token_lifetime: Duration
+    id_token_lifetime: Duration
+    client_assertion_max_lifetime: Duration
+    signing_alg: Literal["RS256", "ES256"]
+    rsa_key_size: int
+
+    @field_validator("rsa_key_size")
+    @classmethod
+    def _strong_enough(cls, value: int) -> int:
+        if value < 2048:
+            raise ValueError("must be at least 2048 bits")
+        return value
+
+
+class MessagesConfig(_Section):
+    sender: Literal["outbox", "console"]
+    outbox_file: str
+
+
+class UIConfig(_Section):
+    default_locale: Literal["fr", "en"]
+    locales: list[Literal["fr", "en"]]
+
+
+class Settings(_Section):
+    environment: Literal["development", "production"]
+    issuer: str
+    instance_path: str
+    database_url: str
+    policy_file: str
+    session: SessionConfig
+    oidc: OIDCConfig
+    messages: MessagesConfig
+    ui: UIConfig
+    secret_key: str = ""
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+        if parts.query or parts.fragment or value.endswith("/"):
+            raise ValueError("must have no query, fragment or trailing slash")
+        return value
+
+    def path(self, value: str) -> Path:
+        """Resolve a path from the configuration against the project folder."""
+        path = Path(value)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.path(self.instance_path)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "(file)", f"cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), "(file)", f"is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "(file)", "must be a mapping of keys to values")
+    return data
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has_key(data: dict[str, Any], dotted: str) -> bool:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def load_settings(
+    overlay: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Read, merge and validate the configuration.
+
+    ``overlay`` defaults to ``$IDP_CONFIG``; ``overrides`` (used by tests and tools) is laid
+    over both files.
+    """
+    environ = os.environ if environ is None else environ
+    overlay = overlay or environ.get("IDP_CONFIG") or None
+    sources: list[tuple[str, dict[str, Any]]] = [(str(DEFAULT_CONFIG), _read_yaml(DEFAULT_CONFIG))]
+    if overlay:
+        sources.append((str(overlay), _read_yaml(Path(overlay))))
+    if overrides:
+        sources.append(("(overrides)", overrides))
+    if environ.get("IDP_DATABASE_URL"):
+        sources.append(("$IDP_DATABASE_URL", {"database_url": environ["IDP_DATABASE_URL"]}))
+    if environ.get("IDP_SECRET_KEY"):
+        sources.append(("$IDP_SECRET_KEY", {"secret_key": environ["IDP_SECRET_KEY"]}))
+
+    merged: dict[str, Any] = {}
+    for _, data in sources:
+        merged = _merge(merged, data)
+
+    def source_of(key: str) -> str:
+        for name, data in reversed(sources):
+            if _has_key(data, key):
+                return name
+        return sources[-1][0] if len(sources) > 1 else sources[0][0]
+
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        problem = error["msg"]
+        if error["type"] == "missing":
+            problem = "is required"
+        elif error["type"] == "extra_forbidden":
+            problem = "is not a known setting"
+        raise ConfigError(source_of(key), key, problem) from None
+    return _check_environment(settings, source_of)
+
+
+def _check_environment(settings: Settings, source_of) -> Settings:
+    if settings.environment != "production":
+        return settings
+    if urlsplit(settings.issuer).scheme != "https":
+        raise ConfigError(source_of("issuer"), "issuer", "must use https in production")
+    if settings.messages.sender in ("outbox", "console"):
+        raise ConfigError(
+            source_of("messages.sender"),
+            "messages.sender",
+            f"the development sender {settings.messages.sender!r} is refused in production",
+        )
+    if len(settings.secret_key) < 32:
+        raise ConfigError(
+            "$IDP_SECRET_KEY", "secret_key", "production needs IDP_SECRET_KEY of 32 characters or more"
+        )
+    return settings
+
+
+def development_secret(settings: Settings) -> str:
+    """The secret key of a development instance, created once in the instance folder."""
+    path = settings.instance_dir / DEV_SECRET_FILE
+    if not path.exists():
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

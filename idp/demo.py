@@ -1,0 +1,52 @@
+"""Demo data for ``make run``: one establishment with two administrators and one user,
+two services and one demo client. Created only when the database has no account."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+
+from .accounts import create_account, create_establishment, create_service, random_password
+from .clients import create_client
+from .extensions import db
+from .models import Account
+
+DEMO_FILE = "demo.json"
+DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
+
+
+def load_demo() -> dict:
+    """Create the demo data if the database is empty; return what a person needs to log in."""
+    path = current_app.config["IDP"].instance_dir / DEMO_FILE
+    if db.session.execute(db.select(Account).limit(1)).first() is not None:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    establishment = create_establishment("21330063500017", "Mairie de Démoville")
+    pensions = create_service("pensions", "Retraites")
+    rncps = create_service("rncps", "Répertoire national commun de la protection sociale")
+    people = [
+        ("administrator", "Mme", "Dupont", "Jeanne", "jeanne.dupont@demoville.fr", [pensions, rncps]),
+        ("administrator", "M", "Martin", "Paul", "paul.martin@demoville.fr", [pensions]),
+        ("user", "Mme", "Bernard", "Claire", "claire.bernard@demoville.fr", [pensions]),
+    ]
+    accounts = []
+    for profile, civility, last, first, email, services in people:
+        password = random_password()
+        account = create_account(
+            establishment, profile=profile, civility=civility, last_name=last,
+            first_name=first, email=email, services=services, password=password,
+        )
+        accounts.append({"identifier": account.identifier, "password": password, "profile": profile})
+    client, secret = create_client(
+        "Démo Retraites",
+        client_id="demo",
+        service=pensions,
+        redirect_uris=[DEMO_REDIRECT_URI],
+        post_logout_redirect_uris=["http://127.0.0.1:5001/"],
+    )
+    db.session.commit()
+    data = {"accounts": accounts, "client": {"client_id": client.client_id, "client_secret": secret}}
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+    return data

@@ -1,0 +1,21 @@
+"""Database models. Every table lives in the shared database: no state in process memory."""
+
+from .accounts import Account, AccountService, Establishment, Service
+from .audit import AuditEvent
+from .oauth import AuthorizationCode, Client, ClientAssertionJti, SigningKey, Token
+from .sessions import LoginFlow, LoginSession
+
+__all__ = [
+    "Account",
+    "AccountService",
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "ClientAssertionJti",
+    "Establishment",
+    "LoginFlow",
+    "LoginSession",
+    "Service",
+    "SigningKey",
+    "Token",
+]

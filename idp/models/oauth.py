@@ -1,0 +1,210 @@
+"""OAuth 2.0 / OpenID Connect records: clients, codes, tokens, signing keys.
+
+Codes, tokens and client secrets are stored as SHA-256 digests only (see ``idp.digests``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now
+from ..digests import matches
+from ..extensions import db
+from .accounts import Account, Service
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+
+
+class Client(db.Model):
+    """A relying application, implementing Authlib's client interface."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    secret_digest: Mapped[str | None] = mapped_column(String(64))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(Text, default="openid")
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    default_acr: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    service: Mapped[Service | None] = relationship()
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    # Authlib ClientMixin
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # Exact matching: a request without redirect_uri is accepted only when a single
+        # URI is registered (OIDC Core 3.1.2.1 requires redirect_uri anyway).
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.scope.split())
+        return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return matches(client_secret, self.secret_digest)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+class AuthorizationCode(db.Model):
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(8))
+    auth_time: Mapped[int] = mapped_column(Integer)
+    acr: Mapped[str | None] = mapped_column(String(128))
+    amr: Mapped[str | None] = mapped_column(String(128))
+    sid: Mapped[str | None] = mapped_column(String(64))
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    account: Mapped[Account] = relationship()
+
+    # Authlib AuthorizationCodeMixin
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list[str] | None:
+        return self.amr.split() if self.amr else None
+
+
+class Token(db.Model):
+    """An access token and, optionally, its refresh token.
+
+    Tokens descending from one authorization code share a ``family_id``: replaying a code
+    or a rotated refresh token revokes the whole family.
+    """
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    access_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    access_expires_at: Mapped[datetime] = mapped_column(DateTime)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    refresh_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    auth_time: Mapped[int | None] = mapped_column(Integer)
+    acr: Mapped[str | None] = mapped_column(String(128))
+    amr: Mapped[str | None] = mapped_column(String(128))
+    sid: Mapped[str | None] = mapped_column(String(64))
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    account: Mapped[Account | None] = relationship()
+
+    # Authlib TokenMixin
+    def check_client(self, client: Client) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return max(0, int((self.access_expires_at - now()).total_seconds()))
+
+    def is_expired(self) -> bool:
+        return self.access_expires_at <= now()
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def get_user(self) -> Account | None:
+        return self.account
+
+    def get_client(self) -> Client | None:
+        return db.session.execute(
+            db.select(Client).filter_by(client_id=self.client_id)
+        ).scalar_one_or_none()
+
+    def refresh_is_usable(self) -> bool:
+        return (
+            self.refresh_digest is not None
+            and self.revoked_at is None
+            and self.refresh_used_at is None
+            and self.refresh_expires_at is not None
+            and self.refresh_expires_at > now()
+        )
+
+
+class SigningKey(db.Model):
+    """A private signing key. The newest key not retired signs; retired keys stay
+    published in the JWKS until ``publish_until`` so that what they signed still verifies."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    alg: Mapped[str] = mapped_column(String(8))
+    private_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    publish_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ClientAssertionJti(db.Model):
+    """Seen ``jti`` values of client assertions, for replay protection (RFC 7523 3)."""
+
+    __tablename__ = "client_assertion_jtis"
+    __table_args__ = (UniqueConstraint("client_id", "jti"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    jti: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

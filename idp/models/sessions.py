@@ -1,0 +1,62 @@
+"""Server-side login state: the single sign-on session and the login flow in progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now
+from ..extensions import db
+from .accounts import Account
+
+
+class LoginSession(db.Model):
+    """A browser's single sign-on session. The cookie holds a random value; the table
+    holds its digest, so a database leak gives no usable session."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    auth_time: Mapped[int] = mapped_column(Integer)
+    amr: Mapped[str] = mapped_column(String(128))
+    acr: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    account: Mapped[Account] = relationship()
+
+    def is_active(self) -> bool:
+        return self.ended_at is None and self.expires_at > now()
+
+
+class LoginFlow(db.Model):
+    """A login in progress: the authorization request to resume and the steps done.
+
+    The flow id travels in the URL (so several tabs can log in at once); the flow is also
+    bound to the browser that started it through the ``browser`` cookie digest.
+    """
+
+    __tablename__ = "login_flows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_digest: Mapped[str] = mapped_column(String(64))
+    params: Mapped[list[list[str]]] = mapped_column(JSON)
+    client_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    steps_done: Mapped[list[str]] = mapped_column(JSON, default=list)
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    login_hint: Mapped[str | None] = mapped_column(Text)
+
+    account: Mapped[Account | None] = relationship()

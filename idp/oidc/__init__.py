@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: Authlib's server with this IdP's storage and rules."""

@@ -1,0 +1,180 @@
+"""Grants: authorization code (+ PKCE S256 for every client), refresh token with
+rotation and replay detection (RFC 9700 2.2.2, 4.14), client credentials."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+from flask import current_app
+
+from .. import audit
+from ..clock import now
+from ..digests import digest
+from ..extensions import db
+from ..models import Account, AuthorizationCode, Client, Token
+from . import id_token, tokens
+
+CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+
+class S256Required(CodeChallenge):
+    """PKCE for every client, public or confidential (RFC 9700 2.1.1), S256 only."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send 'code_challenge' with method S256.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only 'code_challenge_method=S256' is supported.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant, result):
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'")
+        super().validate_code_verifier(grant, result)
+
+
+def _usable_account(account_id: int | None) -> Account | None:
+    if account_id is None:
+        return None
+    account = db.session.get(Account, account_id)
+    if account is None or not account.is_usable(now().date()):
+        return None
+    return account
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_METHODS
+
+    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+        login = request.login_session
+        data = request.payload.data
+        issued = now()
+        record = AuthorizationCode(
+            code_digest=digest(code),
+            family_id=tokens.new_family(),
+            client_id=request.client.client_id,
+            account_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            scope=request.scope,
+            nonce=data.get("nonce"),
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+            auth_time=login.auth_time,
+            acr=login.acr,
+            amr=login.amr,
+            sid=login.sid,
+            claims=request.claims_request,
+            issued_at=issued,
+            expires_at=issued + current_app.config["IDP"].oidc.authorization_code_lifetime,
+        )
+        db.session.add(record)
+        return record
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        record = db.session.execute(
+            db.select(AuthorizationCode).filter_by(code_digest=digest(code))
+        ).scalar_one_or_none()
+        if record is None or record.client_id != client.client_id:
+            return None
+        if record.used_at is not None:
+            # RFC 6749 4.1.2: a code used twice revokes what it issued.
+            audit.record("code.replayed", account_id=record.account_id, client_id=client.client_id)
+            tokens.revoke_family(record.family_id, "authorization code replayed", client.client_id)
+            return None
+        if record.expires_at <= now():
+            return None
+        return record
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        if not tokens.claim_once(AuthorizationCode.used_at, authorization_code.id, AuthorizationCode):
+            # Another request redeemed this code at the same moment: treat as a replay.
+            db.session.rollback()
+            tokens.revoke_family(authorization_code.family_id, "concurrent code redemption")
+            raise InvalidGrantError("Invalid 'code' in request.")
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
+        return _usable_account(authorization_code.account_id)
+
+
+class OpenIDConnectCode(OpenIDCode):
+    """ID tokens from this IdP's own builder, so that refresh can issue the same."""
+
+    def __init__(self):
+        super().__init__(require_nonce=False)
+
+    def exists_nonce(self, nonce: str, request) -> bool:
+        # Nonces are the client's replay protection; each is bound to one code.
+        return False
+
+    def process_token(self, grant, response):
+        _, token, _ = response
+        request = grant.request
+        code: AuthorizationCode = request.authorization_code
+        if "openid" not in (token.get("scope") or "").split():
+            return token
+        token["id_token"] = id_token.build(
+            request.client,
+            request.user,
+            scope=token["scope"],
+            auth_time=code.auth_time,
+            acr=code.acr,
+            amr=code.amr,
+            sid=code.sid,
+            claims_request=code.claims,
+            nonce=code.nonce,
+            access_token=token["access_token"],
+        )
+        return token
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        record = tokens.find_by_refresh_token(refresh_token)
+        if record is None:
+            return None
+        if record.refresh_used_at is not None and record.revoked_at is None:
+            # A rotated refresh token came back: someone holds a stolen copy.
+            audit.record("refresh.replayed", account_id=record.account_id, client_id=record.client_id)
+            tokens.revoke_family(record.family_id, "refresh token replayed", record.client_id)
+            return None
+        return record if record.refresh_is_usable() else None
+
+    def authenticate_user(self, refresh_token: Token) -> Account | None:
+        return _usable_account(refresh_token.account_id)
+
+    def revoke_old_credential(self, refresh_token: Token) -> None:
+        if not tokens.claim_once(Token.refresh_used_at, refresh_token.id, Token):
+            db.session.rollback()
+            tokens.revoke_family(refresh_token.family_id, "concurrent refresh")
+            raise InvalidGrantError()
+
+    def create_token_response(self):
+        status, token, headers = super().create_token_response()
+        parent: Token = self.request.refresh_token
+        if "openid" in (token.get("scope") or "").split():
+            # OIDC Core 12.2: the new ID token keeps the original auth_time, acr and amr.
+            token["id_token"] = id_token.build(
+                self.request.client,
+                self.request.user,
+                scope=token["scope"],
+                auth_time=parent.auth_time,
+                acr=parent.acr,
+                amr=parent.amr,
+                sid=parent.sid,
+                claims_request=parent.claims,
+                access_token=token["access_token"],
+            )
+        return status, token, headers
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_METHODS

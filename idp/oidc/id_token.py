@@ -1,0 +1,60 @@
+"""ID tokens (OIDC Core 2): signed with the current key, ``kid`` in the header."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from authlib.oidc.core.grants.util import create_half_hash
+from flask import current_app
+from joserfc import jwt
+
+from .. import keys
+from ..models import Account, Client
+from . import claims as claim_rules
+
+
+def build(
+    client: Client,
+    account: Account,
+    *,
+    scope: str,
+    auth_time: int | None,
+    acr: str | None,
+    amr: str | None,
+    sid: str | None,
+    claims_request: dict[str, Any] | None,
+    nonce: str | None = None,
+    access_token: str | None = None,
+) -> str:
+    settings = current_app.config["IDP"]
+    record, key_set = keys.signing_key_set()
+    issued = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": settings.issuer,
+        "sub": account.subject,
+        "aud": client.client_id,
+        "exp": issued + int(settings.oidc.id_token_lifetime.total_seconds()),
+        "iat": issued,
+    }
+    if auth_time is not None:
+        payload["auth_time"] = auth_time
+    if nonce:
+        payload["nonce"] = nonce
+    if acr:
+        payload["acr"] = acr
+    if amr:
+        payload["amr"] = amr.split()
+    if sid:
+        payload["sid"] = sid
+    if access_token:
+        payload["at_hash"] = create_half_hash(access_token, record.alg).decode("ascii")
+    # With an access token, scope claims go to UserInfo (OIDC Core 5.4); the ID token
+    # carries only what the claims parameter asks for there.
+    payload.update(
+        claim_rules.select(
+            account, scope, claims_request, "id_token", include_scope_claims=not access_token
+        )
+    )
+    header = {"alg": record.alg, "kid": record.kid, "typ": "JWT"}
+    return jwt.encode(header, payload, key_set, algorithms=[record.alg])

@@ -1,0 +1,66 @@
+"""Authlib's authorization server, wired to this IdP's database."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskServer
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6749 import OAuth2Request
+from flask import Flask, current_app
+
+from ..extensions import db
+from ..models import Client
+from .client_auth import PrivateKeyJWT
+from .endpoints import AccessTokenValidator, IntrospectionEndpoint, RevocationEndpoint
+from .grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    OpenIDConnectCode,
+    RefreshTokenGrant,
+    S256Required,
+)
+from .tokens import save_token
+
+
+def query_client(client_id: str) -> Client | None:
+    if not client_id or len(client_id) > 64:
+        return None
+    return db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one_or_none()
+
+
+class AuthorizationServer(_FlaskServer):
+    def create_oauth2_request(self, request):
+        # The authorization endpoint resumes stored requests after the login steps.
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+
+def init_app(app: Flask) -> None:
+    """Build this application's server; views reach it through :func:`get_server`."""
+    settings = app.config["IDP"]
+    app.config.update(
+        OAUTH2_REFRESH_TOKEN_GENERATOR=True,
+        OAUTH2_TOKEN_EXPIRES_IN={
+            grant: int(settings.oidc.access_token_lifetime.total_seconds())
+            for grant in ("authorization_code", "refresh_token", "client_credentials")
+        },
+    )
+    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    server.register_grant(AuthorizationCodeGrant, [S256Required(required=True), OpenIDConnectCode()])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
+    protector = ResourceProtector()
+    protector.register_token_validator(AccessTokenValidator())
+    app.extensions["idp.oauth_server"] = server
+    app.extensions["idp.resource_protector"] = protector
+
+
+def get_server() -> AuthorizationServer:
+    return current_app.extensions["idp.oauth_server"]
+
+
+def get_protector() -> ResourceProtector:
+    return current_app.extensions["idp.resource_protector"]

@@ -1,0 +1,123 @@
+"""Protocol endpoints: discovery, JWKS, authorization, token, UserInfo, revocation,
+introspection (OIDC Core, OIDC Discovery, RFC 6749, 7009, 7662)."""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from .. import keys
+from ..clock import now
+from ..extensions import db
+from ..login import flow as login_flow
+from ..policy import current_policy
+from .authorize import authorize
+from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED, select
+from .grants import ALL_METHODS
+from .server import get_protector, get_server
+
+bp = Blueprint("oidc", __name__)
+
+
+def _url(endpoint: str) -> str:
+    return current_app.config["IDP"].issuer + url_for(endpoint)
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery():
+    settings = current_app.config["IDP"]
+    document = {
+        "issuer": settings.issuer,
+        "authorization_endpoint": _url("oidc.authorization"),
+        "token_endpoint": _url("oidc.token"),
+        "userinfo_endpoint": _url("oidc.userinfo"),
+        "jwks_uri": _url("oidc.jwks"),
+        "revocation_endpoint": _url("oidc.revocation"),
+        "introspection_endpoint": _url("oidc.introspection"),
+        "end_session_endpoint": _url("logout.end_session"),
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [settings.oidc.signing_alg],
+        "token_endpoint_auth_methods_supported": ALL_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "revocation_endpoint_auth_methods_supported": ALL_METHODS,
+        "introspection_endpoint_auth_methods_supported": [m for m in ALL_METHODS if m != "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS_SUPPORTED,
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": current_policy().acr_values,
+        "prompt_values_supported": ["none", "login"],
+        "ui_locales_supported": list(settings.ui.locales),
+        "claim_types_supported": ["normal"],
+    }
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/jwks.json")
+def jwks():
+    response = jsonify(keys.public_jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorization():
+    return authorize(request.values)
+
+
+@bp.get("/authorize/resume")
+def resume():
+    flow = login_flow.load(request.args.get("flow"))
+    if flow.completed_at is None:
+        return login_flow.proceed(flow)
+    return authorize(login_flow.params_of(flow), flow)
+
+
+@bp.post("/token")
+def token():
+    response = get_server().create_token_response()
+    if response.status_code == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+@bp.post("/revoke")
+def revocation():
+    response = get_server().create_endpoint_response("revocation")
+    db.session.commit()
+    return response
+
+
+@bp.post("/introspect")
+def introspection():
+    return get_server().create_endpoint_response("introspection")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo():
+    try:
+        token = get_protector().acquire_token(["openid"])
+    except OAuth2Error as error:
+        status, body, headers = error()
+        return jsonify(dict(body)), status, headers
+    account = token.get_user()
+    if account is None or not account.is_usable(now().date()):
+        return (
+            jsonify(error="invalid_token"),
+            401,
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    claims = {"sub": account.subject}
+    claims.update(select(account, token.scope, token.claims, "userinfo", include_scope_claims=True))
+    response = jsonify(claims)
+    response.headers["Cache-Control"] = "no-store"
+    return response
