@@ -102,20 +102,33 @@ def introspection():
     return get_server().create_endpoint_response("introspection")
 
 
+def _bearer_error(error: str | None, status: int = 401, scope: str | None = None):
+    """RFC 6750 3: no error code when the request carried no token at all."""
+    challenge = f'Bearer realm="{current_app.config["IDP"].issuer}"'
+    if error:
+        challenge += f', error="{error}"'
+    if scope:
+        challenge += f', scope="{scope}"'
+    body = {"error": error} if error else {}
+    return jsonify(body), status, {"WWW-Authenticate": challenge, "Cache-Control": "no-store"}
+
+
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
+    """OIDC Core 5.3, with the access token in the Authorization header."""
     try:
         token = get_protector().acquire_token(["openid"])
     except OAuth2Error as error:
-        status, body, headers = error()
-        return jsonify(dict(body)), status, headers
+        if error.error == "missing_authorization":
+            return _bearer_error(None)
+        if error.error == "insufficient_scope":
+            return _bearer_error("insufficient_scope", 403, "openid")
+        if error.error == "unsupported_token_type":
+            return _bearer_error("invalid_request", 400)
+        return _bearer_error("invalid_token")
     account = token.get_user()
     if account is None or not account.is_usable(now().date()):
-        return (
-            jsonify(error="invalid_token"),
-            401,
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        return _bearer_error("invalid_token")
     claims = {"sub": account.subject}
     claims.update(select(account, token.scope, token.claims, "userinfo", include_scope_claims=True))
     response = jsonify(claims)
