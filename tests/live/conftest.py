@@ -1,0 +1,117 @@
+"""Live servers: the IdP under gunicorn on a free port, set up through the `idp` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+class LiveIdP:
+    def __init__(self, base: Path, database_url: str, workers: int = 2):
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.config = base / "live.yaml"
+        self.config.write_text(
+            json.dumps({
+                "issuer": self.issuer,
+                "instance_path": str(base / "instance"),
+                "database_url": database_url,
+                "messages": {"outbox_file": str(base / "outbox.jsonl")},
+            }),
+            encoding="utf-8",
+        )
+        self.env = {**os.environ, "IDP_CONFIG": str(self.config)}
+        self.workers = workers
+        self.process: subprocess.Popen | None = None
+        self.log_path = base / "gunicorn.log"
+        self.log = self.log_path.open("w")
+
+    def idp(self, *args: str) -> dict | list:
+        done = subprocess.run(
+            [str(BIN / "idp"), *args, "--json"], env=self.env, cwd=ROOT,
+            capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def start(self) -> None:
+        self.idp("init")
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--no-control-socket", "--workers", str(self.workers),
+             "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
+            env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for(self.issuer + "/.well-known/openid-configuration")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.log.close()
+
+
+class Browser:
+    """Cookies kept as a browser keeps them on loopback, where Chromium and Firefox accept
+    ``Secure`` cookies over http (Python's cookie jar does not, so it is not used here)."""
+
+    def __init__(self):
+        self.cookies: dict[str, str] = {}
+        self.http = requests.Session()
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = self.http.request(method, url, headers=headers, allow_redirects=False, **kwargs)
+        for header in response.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if "expires=thu, 01 jan 1970" in header.lower() or "max-age=0" in header.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        self.http.cookies.clear()
+        return response
+
+    def get(self, url: str, **kwargs) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def live_idp(tmp_path_factory, postgres_url):
+    server = LiveIdP(tmp_path_factory.mktemp("live"), postgres_url)
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,79 @@
+"""A certified relying party (npm openid-client 6) logs in to the IdP under gunicorn.
+
+openid-client validates discovery, the state, PKCE, the ID token's signature through the
+JWKS, iss, aud, nonce, and the UserInfo subject; then it refreshes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import Browser
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+pytestmark = pytest.mark.live
+
+
+def _field(html: str, name: str) -> str:
+    return re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1)
+
+
+def test_openid_client_completes_code_flow_userinfo_and_refresh(live_idp):
+    assert shutil.which("node"), "node is installed by .ci/run"
+    siret = "21330063500017"
+    live_idp.idp("establishments", "create", "--siret", siret, "--name", "Mairie Live")
+    live_idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
+    account = live_idp.idp(
+        "accounts", "create", "--establishment", siret, "--last-name", "Live",
+        "--first-name", "Lucie", "--email", "lucie.live@mairie.example", "--service", "pensions",
+    )
+    client = live_idp.idp(
+        "clients", "create", "--name", "Certified RP", "--service", "pensions",
+        "--redirect-uri", REDIRECT_URI,
+    )
+
+    rp = subprocess.Popen(
+        ["node", "rp.mjs", live_idp.issuer, client["client_id"], client["client_secret"], REDIRECT_URI],
+        cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        first = json.loads(rp.stdout.readline())
+        assert "authorization_url" in first, first
+        browser = Browser()
+        response = browser.get(first["authorization_url"])
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+        response = browser.get(live_idp.issuer + response.headers["Location"])
+        assert response.status_code == 200
+        response = browser.post(
+            live_idp.issuer + "/login",
+            data={
+                "csrf_token": _field(response.text, "csrf_token"),
+                "flow": _field(response.text, "flow"),
+                "identifier": account["identifier"],
+                "password": account["password"],
+            },
+        )
+        while not response.headers["Location"].startswith(REDIRECT_URI):
+            response = browser.get(live_idp.issuer + response.headers["Location"])
+        out, _ = rp.communicate(response.headers["Location"] + "\n", timeout=60)
+    finally:
+        if rp.poll() is None:
+            rp.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert "error" not in result, result
+    claims = result["claims"]
+    assert claims["iss"] == live_idp.issuer
+    assert claims["aud"] == client["client_id"]
+    assert claims["sub"] == account["sub"]
+    assert claims["acr"] == "urn:peps:acr:pwd" and claims["amr"] == ["pwd"]
+    assert result["userinfo"]["sub"] == account["sub"]
+    assert result["userinfo"]["peps_services"] == ["pensions"]
+    assert result["rotated"] is True
+    assert result["refreshed_claims"]["auth_time"] == claims["auth_time"]
