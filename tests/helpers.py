@@ -4,6 +4,7 @@ a relying party that exchanges codes. They drive the app only through its interf
 from __future__ import annotations
 
 import base64
+import html
 import hashlib
 import re
 import secrets
@@ -30,6 +31,11 @@ def form_field(html: str, name: str) -> str:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html)
     assert match, f"no field {name} in page"
     return match.group(1)
+
+
+def page_text(response) -> str:
+    """The page's HTML with entities decoded, as a reader sees the words."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 def query_of(location: str) -> dict[str, str]:
