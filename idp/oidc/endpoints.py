@@ -45,7 +45,8 @@ class RevocationEndpoint(_Revocation):
             # RFC 7009 2.1: revoking a refresh token revokes the grant's access tokens too.
             tokens.revoke_family(token.family_id, "refresh token revoked", token.client_id)
         else:
-            token.revoked_at = now()
+            # The access token alone ends now; the grant's refresh token stays usable.
+            token.access_expires_at = min(token.access_expires_at, now())
 
 
 class IntrospectionEndpoint(_Introspection):

@@ -1,0 +1,190 @@
+"""The hosted login and the single sign-on session: prompt, max_age, cookies, failures,
+languages and authentication levels."""
+
+import time
+
+import pytest
+
+from idp.extensions import db
+from idp.models import Account, AuditEvent, LoginSession
+from tests.helpers import PASSWORD, REDIRECT_URI, form_field, page_text, pkce_pair, query_of
+
+
+@pytest.fixture
+def rp(actors):
+    return actors.client()
+
+
+def test_prompt_login_and_max_age_force_a_new_login_with_a_new_auth_time(actors, rp, monkeypatch):
+    identifier = actors.account()
+    client_id, secret = rp
+    first = actors.id_token_claims(actors.tokens_for(client_id, secret, identifier)["id_token"])
+
+    later = time.time() + 120
+    monkeypatch.setattr(time, "time", lambda: later)
+    _, challenge = pkce_pair()
+    # A recent enough session satisfies max_age without a login page ...
+    assert "code=" in actors.authorize(client_id, challenge, max_age="3600").headers["Location"]
+    # ... an older one does not, and neither does prompt=login.
+    for params in ({"prompt": "login"}, {"max_age": "60"}):
+        response = actors.authorize(client_id, challenge, **params)
+        assert response.headers["Location"].startswith("/login?flow=")
+    monkeypatch.undo()
+
+    time.sleep(1.1)
+    claims = actors.id_token_claims(actors.tokens_for(client_id, secret, identifier, prompt="login")["id_token"])
+    assert claims["auth_time"] > first["auth_time"]
+    assert claims["sid"] != first["sid"]
+
+
+def test_prompt_none_with_max_age_exceeded_gives_login_required(actors, rp, monkeypatch):
+    identifier = actors.account()
+    actors.tokens_for(rp[0], rp[1], identifier)
+    later = time.time() + 600
+    monkeypatch.setattr(time, "time", lambda: later)
+    _, challenge = pkce_pair()
+    response = actors.authorize(rp[0], challenge, prompt="none", max_age="60")
+    assert query_of(response.headers["Location"])["error"] == "login_required"
+
+
+def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_rotated(actors, app, rp):
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    response = actors.submit_login(login_url, identifier)
+    cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-idp-session=")]
+    assert len(cookies) == 1
+    cookie = cookies[0]
+    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert attribute in cookie
+    assert "Domain" not in cookie
+    first_value = cookie.split(";")[0].split("=", 1)[1]
+
+    login_url = actors.authorize(rp[0], challenge, prompt="login").headers["Location"]
+    second = actors.submit_login(login_url, identifier)
+    second_value = [h for h in second.headers.getlist("Set-Cookie") if h.startswith("__Host-idp-session=")][0]
+    assert second_value.split(";")[0].split("=", 1)[1] != first_value
+    with app.app_context():
+        sessions = db.session.execute(db.select(LoginSession).order_by(LoginSession.id)).scalars().all()
+        assert len(sessions) == 2
+        assert sessions[0].ended_at is not None and sessions[1].ended_at is None
+        # Only digests are stored, never the cookie value.
+        assert all(s.digest not in (first_value, second_value) for s in sessions)
+
+
+def test_failed_logins_get_one_generic_message_and_are_counted(actors, app, rp):
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+
+    wrong_password = actors.submit_login(login_url, identifier, "wrong password!")
+    unknown = actors.submit_login(login_url, "ZZZ999999", PASSWORD)
+    assert wrong_password.status_code == unknown.status_code == 401
+    message = "Identifiant ou mot de passe incorrect."
+    assert message in page_text(wrong_password) and message in page_text(unknown)
+    assert "Set-Cookie" not in {k for k, v in wrong_password.headers if v.startswith("__Host-idp-session")}
+
+    with app.app_context():
+        account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
+        assert account.failed_logins == 1
+        events = db.session.execute(db.select(AuditEvent.event).where(AuditEvent.event == "login.failure")).scalars().all()
+        assert len(events) == 2
+
+    ok = actors.follow(actors.submit_login(login_url, identifier.lower()))
+    assert "code=" in ok.headers["Location"]
+    with app.app_context():
+        assert db.session.execute(db.select(Account.failed_logins)).scalar_one() == 0
+
+
+@pytest.mark.parametrize("status", ["locked", "expired"])
+def test_unusable_accounts_get_the_same_generic_message(actors, app, rp, status):
+    identifier = actors.account()
+    with app.app_context():
+        account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
+        account.status = status
+        db.session.commit()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    response = actors.submit_login(login_url, identifier)
+    assert response.status_code == 401
+    assert "Identifiant ou mot de passe incorrect." in page_text(response)
+
+
+def test_login_form_needs_its_csrf_token(actors, rp):
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    html = actors.browser.get(login_url).get_data(as_text=True)
+    response = actors.browser.post("/login", data={
+        "flow": form_field(html, "flow"), "identifier": identifier, "password": PASSWORD,
+        "csrf_token": "forged",
+    })
+    assert response.status_code == 400
+    assert "__Host-idp-session" not in str(response.headers)
+
+
+def test_a_flow_cannot_be_finished_by_another_browser(actors, app, rp):
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    other = app.test_client()
+    assert other.get(login_url).status_code == 400
+
+
+def test_login_hint_prefills_the_identifier(actors, rp):
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge, login_hint="JDA000001").headers["Location"]
+    html = actors.browser.get(login_url).get_data(as_text=True)
+    assert 'value="JDA000001"' in html
+
+
+@pytest.mark.parametrize(
+    "params, headers",
+    [({"ui_locales": "en-GB fr"}, {}), ({}, {"Accept-Language": "en-US,en;q=0.9"})],
+)
+def test_pages_speak_english_on_request(actors, rp, params, headers):
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge, **params).headers["Location"]
+    page = actors.browser.get(login_url, headers=headers)
+    text = page_text(page)
+    assert 'lang="en"' in text and "Log in" in text and "Identifier" in text
+
+
+def test_security_headers_on_pages(actors, rp):
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    page = actors.browser.get(login_url)
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "form-action 'self' https://rp.example.test" in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_client_registered_minimum_acr(actors):
+    identifier = actors.account()
+    client_id, _ = actors.client(default_acr="urn:peps:acr:mfa")
+    plain_id, plain_secret = actors.client()
+    actors.tokens_for(plain_id, plain_secret, identifier)
+    _, challenge = pkce_pair()
+    # A single-factor session never reaches this client silently.
+    quiet = query_of(actors.authorize(client_id, challenge, prompt="none").headers["Location"])
+    assert quiet["error"] == "interaction_required"
+    loud = query_of(actors.authorize(client_id, challenge).headers["Location"])
+    assert loud["error"] == "unmet_authentication_requirements"
+
+
+def test_acr_values_and_essential_acr_claims(actors):
+    identifier = actors.account()
+    client_id, secret = actors.client()
+    tokens = actors.tokens_for(client_id, secret, identifier, acr_values="urn:peps:acr:pwd")
+    assert actors.id_token_claims(tokens["id_token"])["acr"] == "urn:peps:acr:pwd"
+    _, challenge = pkce_pair()
+    essential = '{"id_token": {"acr": {"essential": true, "values": ["urn:peps:acr:mfa"]}}}'
+    query = query_of(actors.authorize(client_id, challenge, claims=essential, prompt="none").headers["Location"])
+    assert query["error"] == "interaction_required"
+    unknown = '{"id_token": {"acr": {"essential": true, "value": "urn:other:loa:4"}}}'
+    query = query_of(actors.authorize(client_id, challenge, claims=unknown).headers["Location"])
+    assert query["error"] == "unmet_authentication_requirements"
