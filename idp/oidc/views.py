@@ -40,7 +40,9 @@ def discovery():
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [settings.oidc.signing_alg],
+        "id_token_signing_alg_values_supported": sorted(
+            {settings.oidc.signing_alg, *(k.alg for k in keys.published_keys())}
+        ),
         "token_endpoint_auth_methods_supported": ALL_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "revocation_endpoint_auth_methods_supported": ALL_METHODS,

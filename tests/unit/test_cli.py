@@ -1,0 +1,88 @@
+"""The `idp` command, run as a script would, against a throwaway SQLite instance."""
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from idp.cli import main
+
+
+@pytest.fixture
+def idp(tmp_path, monkeypatch):
+    overlay = tmp_path / "cli.yaml"
+    overlay.write_text(
+        f"instance_path: {tmp_path / 'instance'}\ndatabase_url: sqlite:///{tmp_path / 'cli.sqlite3'}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("IDP_CONFIG", str(overlay))
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert (result.exit_code == 0) is ok, result.output
+        return result
+
+    run("init")
+    return run
+
+
+def _json(result):
+    return json.loads(result.stdout)
+
+
+def test_establishment_account_and_client(idp, tmp_path):
+    assert "Luhn" in idp("establishments", "create", "--siret", "21330063500018", "--name", "X", ok=False).output
+    idp("establishments", "create", "--siret", "213 300 635 00017", "--name", "Mairie")
+    idp("services", "create", "--code", "pensions", "--name", "Retraites")
+    account = _json(idp(
+        "accounts", "create", "--establishment", "21330063500017", "--profile", "administrator",
+        "--last-name", "Dupont", "--first-name", "Jeanne", "--email", "Jeanne.Dupont@Mairie.example",
+        "--service", "pensions", "--json",
+    ))
+    assert re.fullmatch(r"JDU\d{6}", account["identifier"])
+    assert account["email"] == "jeanne.dupont@mairie.example"
+    assert len(account["password"]) >= 12
+    second = _json(idp(
+        "accounts", "create", "--establishment", "21330063500017", "--last-name", "Dumas",
+        "--first-name", "Jules", "--email", "jules@mairie.example", "--password", "a long enough one", "--json",
+    ))
+    assert second["identifier"] == "JDU000002" and "password" not in second
+    assert "at least 12" in idp(
+        "accounts", "create", "--establishment", "21330063500017", "--last-name", "A",
+        "--first-name", "B", "--email", "b@mairie.example", "--password", "short", ok=False,
+    ).output
+    listed = _json(idp("accounts", "list", "--json"))
+    assert [a["identifier"] for a in listed] == [account["identifier"], "JDU000002"]
+
+    client = _json(idp(
+        "clients", "create", "--name", "RP", "--service", "pensions",
+        "--redirect-uri", "https://rp.example.test/cb", "--json",
+    ))
+    assert len(client["client_secret"]) >= 40
+    assert client["client_secret"] not in idp("clients", "list", "--json").output
+    database = (tmp_path / "cli.sqlite3").read_bytes()
+    assert client["client_secret"].encode() not in database
+    assert "https" in idp(
+        "clients", "create", "--name", "Bad", "--redirect-uri", "http://rp.example.test/cb", ok=False
+    ).output
+
+
+def test_keys_rotate_and_list(idp):
+    before = _json(idp("keys", "list", "--json"))
+    assert len(before) == 1 and before[0]["signing"]
+    rotated = _json(idp("keys", "rotate", "--json"))
+    after = {k["kid"]: k for k in _json(idp("keys", "list", "--json"))}
+    assert after[rotated["kid"]]["signing"]
+    old = after[before[0]["kid"]]
+    assert not old["signing"] and old["published"] and old["publish_until"]
+
+
+def test_bad_configuration_stops_the_command(tmp_path, monkeypatch):
+    overlay = tmp_path / "bad.yaml"
+    overlay.write_text("oidc:\n  signing_alg: none\n", encoding="utf-8")
+    monkeypatch.setenv("IDP_CONFIG", str(overlay))
+    result = CliRunner().invoke(main, ["keys", "list"])
+    assert result.exit_code != 0
+    assert str(overlay) in result.output and "oidc.signing_alg" in result.output

@@ -1,0 +1,102 @@
+"""Configuration loading: every problem names the file, the key and the problem."""
+
+import pytest
+
+from idp import create_app
+from idp.config import DEFAULT_CONFIG, ConfigError, load_settings
+from idp.durations import parse_duration
+from idp.policy import PolicyError, load_policy
+
+
+def _overlay(tmp_path, text):
+    path = tmp_path / "overlay.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_load(tmp_path):
+    settings = load_settings(environ={})
+    assert settings.issuer == "http://127.0.0.1:5000"
+    assert settings.oidc.authorization_code_lifetime.total_seconds() == 60
+
+
+@pytest.mark.parametrize(
+    "text, key, problem",
+    [
+        ("issuer: ftp://x\n", "issuer", "absolute http(s) URL"),
+        ("issuer: https://idp.example/\n", "issuer", "trailing slash"),
+        ("oidc:\n  access_token_lifetime: soon\n", "oidc.access_token_lifetime", "duration"),
+        ("oidc:\n  rsa_key_size: 1024\n", "oidc.rsa_key_size", "at least 2048"),
+        ("oidc:\n  signing_alg: HS256\n", "oidc.signing_alg", "RS256"),
+        ("sesion:\n  lifetime: 1h\n", "sesion", "not a known setting"),
+    ],
+)
+def test_bad_overlay_names_file_key_and_problem(tmp_path, text, key, problem):
+    path = _overlay(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.file == str(path)
+    assert caught.value.key == key
+    assert problem in caught.value.problem
+    assert str(path) in str(caught.value) and key in str(caught.value)
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(tmp_path / "missing.yaml", environ={})
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(_overlay(tmp_path, "issuer: [unclosed\n"), environ={})
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_settings(_overlay(tmp_path, "- a\n- b\n"), environ={})
+
+
+def test_idp_config_environment_variable_names_the_overlay(tmp_path):
+    path = _overlay(tmp_path, "issuer: https://idp.example.test\n")
+    settings = load_settings(environ={"IDP_CONFIG": str(path)})
+    assert settings.issuer == "https://idp.example.test"
+
+
+def test_production_refuses_development_settings(tmp_path):
+    base = "environment: production\nissuer: https://idp.example.test\n"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_overlay(tmp_path, "environment: production\n"), environ={"IDP_SECRET_KEY": "x" * 40})
+    assert caught.value.key == "issuer" and "https" in caught.value.problem
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_overlay(tmp_path, base), environ={"IDP_SECRET_KEY": "x" * 40})
+    assert caught.value.key == "messages.sender" and caught.value.file == str(DEFAULT_CONFIG)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_overlay(tmp_path, base + "messages:\n  sender: console\n"), environ={})
+    assert caught.value.key == "messages.sender"
+
+
+def test_secrets_come_from_the_environment(tmp_path):
+    settings = load_settings(environ={"IDP_SECRET_KEY": "s" * 40, "IDP_DATABASE_URL": "sqlite:////tmp/x.db"})
+    assert settings.secret_key == "s" * 40
+    assert settings.database_url == "sqlite:////tmp/x.db"
+
+
+def test_create_app_stops_on_bad_policy(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nacr: {single_factor: a, multi_factor: b}\npasswords: {min_length: 4}\n"
+                      "lockout: {local: {max_failures: 5}}\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        create_app({"policy_file": str(policy), "instance_path": str(tmp_path)})
+    assert caught.value.key == "passwords.min_length"
+    assert caught.value.file == str(policy)
+
+
+def test_default_policy_holds_the_seed_numbers(project_root):
+    policy = load_policy(project_root / "policies" / "default.yaml")
+    assert policy.lockout.local.max_failures == 5
+    assert policy.acr_values == ["urn:peps:acr:pwd", "urn:peps:acr:mfa"]
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("5m", 300), ("12h", 43200), ("7d", 604800), (30, 30)])
+def test_durations(text, seconds):
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5", "5 minutes", "-1s", "0s", True])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
