@@ -1,0 +1,1 @@
+"""What talks to the outside world: message senders and upstream identity providers."""
