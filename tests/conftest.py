@@ -7,6 +7,7 @@ starts from empty tables.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import uuid
 from pathlib import Path
 
@@ -30,16 +31,24 @@ def rsa_jwk() -> dict:
     return {**key.as_dict(private=True), "kid": key.thumbprint()}
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh PostgreSQL database for this run, dropped at the end."""
+@contextmanager
+def postgres_database():
+    """A fresh PostgreSQL database, dropped afterwards; yields its SQLAlchemy URL."""
     name = f"idp_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN.rsplit("/", 1)[0]
-    yield f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=DATABASES)

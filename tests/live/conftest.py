@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import postgres_database
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -110,8 +112,9 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def live_idp(tmp_path_factory, postgres_url):
-    server = LiveIdP(tmp_path_factory.mktemp("live"), postgres_url)
-    server.start()
-    yield server
-    server.stop()
+def live_idp(tmp_path_factory):
+    with postgres_database() as url:
+        server = LiveIdP(tmp_path_factory.mktemp("live"), url)
+        server.start()
+        yield server
+        server.stop()
