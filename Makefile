@@ -27,7 +27,7 @@ test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## Run the whole su
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed ## Measure token-endpoint throughput
-	$(PY) -m tests.bench
+	$(PY) bench/token_endpoint.py
 
 clean: ## Remove the virtualenv, the instance folder and caches
 	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules

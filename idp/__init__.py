@@ -28,14 +28,15 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
         SQLALCHEMY_DATABASE_URI=database_url(settings),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=64 * 1024,
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False
     if settings.issuer.startswith("http://"):
         # Development only: production settings refuse a non-HTTPS issuer.
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     _configure_logging(app)
 
     from . import database, errors, web
+    from .health import bp as health_bp
     from .login.views import bp as login_bp
     from .logout import bp as logout_bp
     from .oidc import server
@@ -47,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     web.init_app(app)
     server.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(health_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)

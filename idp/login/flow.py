@@ -64,6 +64,8 @@ def complete_step(flow: LoginFlow, step: str, amr: list[str] = ()) -> None:
 
 def proceed(flow: LoginFlow) -> Response:
     """Go to the flow's next step, or finish it: open the session, resume the request."""
+    if flow.completed_at is not None:
+        return redirect(url_for("oidc.resume", flow=flow.flow_id))
     step = next_step(flow)
     if step is not None:
         db.session.commit()

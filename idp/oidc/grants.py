@@ -39,13 +39,14 @@ class S256Required(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-def _usable_account(account_id: int | None) -> Account | None:
+def _usable_account(account_id: int | None, client: Client) -> Account | None:
+    """The account, if it may still log in and still has the right to the client's service."""
     if account_id is None:
         return None
     account = db.session.get(Account, account_id)
     if account is None or not account.is_usable(now().date()):
         return None
-    return account
+    return account if account.has_right_to(client.service) else None
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -99,7 +100,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("Invalid 'code' in request.")
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
-        return _usable_account(authorization_code.account_id)
+        return _usable_account(authorization_code.account_id, self.request.client)
 
 
 class OpenIDConnectCode(OpenIDCode):
@@ -146,10 +147,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             audit.record("refresh.replayed", account_id=record.account_id, client_id=record.client_id)
             tokens.revoke_family(record.family_id, "refresh token replayed", record.client_id)
             return None
-        return record if record.refresh_is_usable() else None
+        if not record.refresh_is_usable():
+            return None
+        # A locked, expired or no longer entitled account makes the grant invalid.
+        if _usable_account(record.account_id, self.request.client) is None:
+            return None
+        return record
 
     def authenticate_user(self, refresh_token: Token) -> Account | None:
-        return _usable_account(refresh_token.account_id)
+        return _usable_account(refresh_token.account_id, self.request.client)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
         if not tokens.claim_once(Token.refresh_used_at, refresh_token.id, Token):

@@ -188,3 +188,19 @@ def test_acr_values_and_essential_acr_claims(actors):
     unknown = '{"id_token": {"acr": {"essential": true, "value": "urn:other:loa:4"}}}'
     query = query_of(actors.authorize(client_id, challenge, claims=unknown).headers["Location"])
     assert query["error"] == "unmet_authentication_requirements"
+
+
+def test_replaying_a_finished_login_opens_no_second_session(actors, app, rp):
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    done = actors.submit_login(login_url, identifier)
+    assert done.headers["Location"].startswith("/authorize/resume")
+    again = actors.browser.get(login_url)
+    assert again.headers["Location"] == done.headers["Location"]
+    final = actors.follow(again)
+    assert "code=" in final.headers["Location"]
+    # The flow is spent once the code is issued.
+    assert actors.browser.get(login_url).status_code == 400
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count(LoginSession.id))).scalar_one() == 1

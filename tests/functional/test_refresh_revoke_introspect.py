@@ -113,3 +113,15 @@ def test_revocation_and_introspection_need_client_authentication(actors, issued)
     response = actors.browser.post("/introspect", data={"token": tokens["access_token"], "client_id": public_id})
     assert response.status_code in (400, 401)
     assert "active" not in response.get_json()
+
+
+def test_refresh_is_refused_once_the_right_to_the_service_is_removed(actors, app, issued):
+    from idp.extensions import db
+    from idp.models import AccountService
+
+    client_id, secret, tokens = issued
+    with app.app_context():
+        db.session.execute(db.delete(AccountService))
+        db.session.commit()
+    response = actors.token(client_id, secret, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert response.get_json()["error"] == "invalid_grant"

@@ -1,0 +1,129 @@
+"""Benchmark: token-endpoint throughput and full logins against gunicorn (``make bench``).
+
+Starts the IdP under gunicorn (2 workers) on a throwaway database, then measures
+client_credentials requests per second with a hashed client secret, complete code-flow
+logins per second (argon2id password check included), and the workers' memory.
+Only loopback addresses are used; every loop is bounded in count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live.conftest import Browser, LiveIdP  # noqa: E402
+
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def client_credentials(idp: LiveIdP, requests_count: int, threads: int) -> float:
+    client = idp.idp("clients", "create", "--name", "Bench CC", "--grant-type", "client_credentials",
+                     "--scope", "peps")
+    auth = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+    url = idp.issuer + "/token"
+
+    def worker(count: int) -> None:
+        session = requests.Session()
+        for _ in range(count):
+            response = session.post(url, data={"grant_type": "client_credentials"},
+                                    headers={"Authorization": f"Basic {auth}"})
+            assert response.status_code == 200, response.text
+
+    worker(20)  # warm-up
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, [requests_count // threads] * threads))
+    return requests_count / (time.perf_counter() - started)
+
+
+def logins(idp: LiveIdP, count: int) -> list[float]:
+    idp.idp("establishments", "create", "--siret", "21330063500017", "--name", "Bench")
+    idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
+    account = idp.idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Bench",
+                      "--first-name", "Bea", "--email", "bea@bench.example", "--service", "pensions")
+    client = idp.idp("clients", "create", "--name", "Bench RP", "--service", "pensions",
+                     "--redirect-uri", REDIRECT_URI)
+    auth = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+    durations = []
+    for _ in range(count):
+        started = time.perf_counter()
+        browser = Browser()
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        response = browser.get(idp.issuer + "/authorize", params={
+            "response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT_URI,
+            "scope": "openid profile", "code_challenge": challenge, "code_challenge_method": "S256",
+            "state": "s", "nonce": "n",
+        })
+        page = browser.get(idp.issuer + response.headers["Location"]).text
+        field = lambda name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)  # noqa: E731
+        response = browser.post(idp.issuer + "/login", data={
+            "csrf_token": field("csrf_token"), "flow": field("flow"),
+            "identifier": account["identifier"], "password": account["password"],
+        })
+        while not response.headers["Location"].startswith(REDIRECT_URI):
+            response = browser.get(idp.issuer + response.headers["Location"])
+        code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+        token = requests.post(idp.issuer + "/token", headers={"Authorization": f"Basic {auth}"}, data={
+            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": REDIRECT_URI,
+        })
+        assert token.status_code == 200, token.text
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--logins", type=int, default=40)
+    parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        database = args.database or f"sqlite:///{folder}/bench.sqlite3"
+        idp = LiveIdP(Path(folder), database)
+        idp.start()
+        try:
+            rate = client_credentials(idp, args.requests, args.threads)
+            times = logins(idp, args.logins)
+            memory = [_rss_mib(pid) for pid in _workers(idp.process.pid)]
+        finally:
+            idp.stop()
+    print(f"database: {database.split(':')[0]}")
+    print(f"client_credentials (client_secret_basic): {rate:.0f} requests/s "
+          f"({args.requests} requests, {args.threads} threads, 2 workers)")
+    print(f"full code-flow login + token exchange: median {statistics.median(times) * 1000:.0f} ms, "
+          f"p95 {sorted(times)[int(len(times) * 0.95) - 1] * 1000:.0f} ms ({args.logins} logins, sequential)")
+    print(f"worker memory (RSS): {', '.join(f'{m:.0f} MiB' for m in memory)}")
+
+
+if __name__ == "__main__":
+    main()
