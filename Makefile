@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 NODE_DIR := tests/live/node
 
-.PHONY: help run test test-sqlite lint bench clean
+.PHONY: help run test lint bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,3 +31,6 @@ bench: $(VENV)/.installed ## Measure token-endpoint throughput
 
 clean: ## Remove the virtualenv, the instance folder and caches
 	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules
+
+lint: $(VENV)/.installed ## Check style and common mistakes with ruff
+	$(VENV)/bin/ruff check .

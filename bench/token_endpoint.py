@@ -43,6 +43,10 @@ def _workers(master: int) -> list[int]:
     return [int(pid) for pid in children]
 
 
+def _field(page: str, name: str) -> str:
+    return re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+
+
 def client_credentials(idp: LiveIdP, requests_count: int, threads: int) -> float:
     client = idp.idp("clients", "create", "--name", "Bench CC", "--grant-type", "client_credentials",
                      "--scope", "peps")
@@ -83,9 +87,8 @@ def logins(idp: LiveIdP, count: int) -> list[float]:
             "state": "s", "nonce": "n",
         })
         page = browser.get(idp.issuer + response.headers["Location"]).text
-        field = lambda name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)  # noqa: E731
         response = browser.post(idp.issuer + "/login", data={
-            "csrf_token": field("csrf_token"), "flow": field("flow"),
+            "csrf_token": _field(page, "csrf_token"), "flow": _field(page, "flow"),
             "identifier": account["identifier"], "password": account["password"],
         })
         while not response.headers["Location"].startswith(REDIRECT_URI):

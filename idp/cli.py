@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from functools import wraps
 from pathlib import Path
 
 import click
 
-from .accounts import AccountError, create_account, create_establishment, create_service, get_service, random_password
+from .accounts import (
+    AccountError,
+    create_account,
+    create_establishment,
+    create_service,
+    get_service,
+    random_password,
+)
 from .clients import create_client
 from .extensions import db
 from .models import Account, Client, Establishment

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
 from .durations import parse_duration
+from .yamlfile import FileProblem, first_problem, read_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
@@ -25,12 +25,8 @@ DEV_SECRET_FILE = "secret_key"
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
-class ConfigError(Exception):
+class ConfigError(FileProblem):
     """A configuration problem, with the file and the key it concerns."""
-
-    def __init__(self, file: str, key: str, problem: str):
-        self.file, self.key, self.problem = file, key, problem
-        super().__init__(f"{file}: {key}: {problem}")
 
 
 class _Section(BaseModel):
@@ -102,19 +98,7 @@ class Settings(_Section):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "(file)", f"cannot be read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), "(file)", f"is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), "(file)", "must be a mapping of keys to values")
-    return data
+    return read_mapping(path, ConfigError)
 
 
 def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -171,13 +155,7 @@ def load_settings(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        problem = error["msg"]
-        if error["type"] == "missing":
-            problem = "is required"
-        elif error["type"] == "extra_forbidden":
-            problem = "is not a known setting"
+        key, problem = first_problem(exc)
         raise ConfigError(source_of(key), key, problem) from None
     return _check_environment(settings, source_of)
 

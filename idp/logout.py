@@ -13,11 +13,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from . import keys
+from . import keys, sessions
 from .extensions import db
 from .i18n import negotiate, set_locale
 from .models import Client
-from . import sessions
 from .web import allow_form_target, check_csrf
 
 bp = Blueprint("logout", __name__)

@@ -7,8 +7,8 @@ starts from empty tables.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg

@@ -4,8 +4,8 @@ a relying party that exchanges codes. They drive the app only through its interf
 from __future__ import annotations
 
 import base64
-import html
 import hashlib
+import html
 import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -62,7 +62,6 @@ class Actors:
         return code
 
     def account(self, siret=None, services=("pensions",), profile="user", password=PASSWORD, **fields):
-        from idp.accounts import get_service
         from idp.models import Establishment, Service
 
         with self.app.app_context():

@@ -115,22 +115,8 @@ class OpenIDConnectCode(OpenIDCode):
 
     def process_token(self, grant, response):
         _, token, _ = response
-        request = grant.request
-        code: AuthorizationCode = request.authorization_code
-        if "openid" not in (token.get("scope") or "").split():
-            return token
-        token["id_token"] = id_token.build(
-            request.client,
-            request.user,
-            scope=token["scope"],
-            auth_time=code.auth_time,
-            acr=code.acr,
-            amr=code.amr,
-            sid=code.sid,
-            claims_request=code.claims,
-            nonce=code.nonce,
-            access_token=token["access_token"],
-        )
+        code: AuthorizationCode = grant.request.authorization_code
+        id_token.add_to_response(token, grant.request, code, nonce=code.nonce)
         return token
 
 
@@ -165,20 +151,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def create_token_response(self):
         status, token, headers = super().create_token_response()
-        parent: Token = self.request.refresh_token
-        if "openid" in (token.get("scope") or "").split():
-            # OIDC Core 12.2: the new ID token keeps the original auth_time, acr and amr.
-            token["id_token"] = id_token.build(
-                self.request.client,
-                self.request.user,
-                scope=token["scope"],
-                auth_time=parent.auth_time,
-                acr=parent.acr,
-                amr=parent.amr,
-                sid=parent.sid,
-                claims_request=parent.claims,
-                access_token=token["access_token"],
-            )
+        # OIDC Core 12.2: the new ID token keeps the original auth_time, acr and amr.
+        id_token.add_to_response(token, self.request, self.request.refresh_token)
         return status, token, headers
 
 

@@ -14,6 +14,27 @@ from ..models import Account, Client
 from . import claims as claim_rules
 
 
+def add_to_response(token: dict[str, Any], request, source, nonce: str | None = None) -> None:
+    """Add an ID token to a token response when the granted scope includes ``openid``.
+
+    ``source`` is the authorization code or the refresh token the grant came from: it
+    holds the login's ``auth_time``, ``acr``, ``amr``, ``sid`` and ``claims`` request."""
+    if "openid" not in (token.get("scope") or "").split():
+        return
+    token["id_token"] = build(
+        request.client,
+        request.user,
+        scope=token["scope"],
+        auth_time=source.auth_time,
+        acr=source.acr,
+        amr=source.amr,
+        sid=source.sid,
+        claims_request=source.claims,
+        nonce=nonce,
+        access_token=token["access_token"],
+    )
+
+
 def build(
     client: Client,
     account: Account,

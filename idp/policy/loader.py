@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..yamlfile import FileProblem, first_problem, read_mapping
 
-class PolicyError(Exception):
-    def __init__(self, file: str, key: str, problem: str):
-        self.file, self.key, self.problem = file, key, problem
-        super().__init__(f"{file}: {key}: {problem}")
+
+class PolicyError(FileProblem):
+    """A problem in a policy file: the file, the key and what is wrong."""
 
 
 class _Section(BaseModel):
@@ -49,20 +48,8 @@ class Policy(_Section):
 
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(str(path), "(file)", f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(str(path), "(file)", f"is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise PolicyError(str(path), "(file)", "must be a mapping of keys to values")
+    data = read_mapping(path, PolicyError)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        problem = "is required" if error["type"] == "missing" else error["msg"]
-        if error["type"] == "extra_forbidden":
-            problem = "is not a known policy key"
-        raise PolicyError(str(path), key, problem) from None
+        raise PolicyError(str(path), *first_problem(exc)) from None

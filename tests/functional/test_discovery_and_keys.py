@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from click.testing import CliRunner
 from joserfc import jwt
 from joserfc.jwk import KeySet
 

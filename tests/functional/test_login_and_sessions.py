@@ -7,7 +7,7 @@ import pytest
 
 from idp.extensions import db
 from idp.models import Account, AuditEvent, LoginSession
-from tests.helpers import PASSWORD, REDIRECT_URI, form_field, page_text, pkce_pair, query_of
+from tests.helpers import PASSWORD, form_field, page_text, pkce_pair, query_of
 
 
 @pytest.fixture
@@ -87,7 +87,9 @@ def test_failed_logins_get_one_generic_message_and_are_counted(actors, app, rp):
     with app.app_context():
         account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
         assert account.failed_logins == 1
-        events = db.session.execute(db.select(AuditEvent.event).where(AuditEvent.event == "login.failure")).scalars().all()
+        events = db.session.execute(
+            db.select(AuditEvent.event).where(AuditEvent.event == "login.failure")
+        ).scalars().all()
         assert len(events) == 2
 
     ok = actors.follow(actors.submit_login(login_url, identifier.lower()))
@@ -124,7 +126,6 @@ def test_login_form_needs_its_csrf_token(actors, rp):
 
 
 def test_a_flow_cannot_be_finished_by_another_browser(actors, app, rp):
-    identifier = actors.account()
     _, challenge = pkce_pair()
     login_url = actors.authorize(rp[0], challenge).headers["Location"]
     other = app.test_client()

@@ -13,20 +13,20 @@ def issued(actors):
     return client_id, secret, actors.tokens_for(client_id, secret, identifier)
 
 
-def _introspect(actors, client_id, secret, token, hint=None):
+def _call(actors, path, client_id, secret, token, hint=None):
     data = {"token": token}
     if hint:
         data["token_type_hint"] = hint
     auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return actors.browser.post("/introspect", data=data, headers={"Authorization": f"Basic {auth}"})
+    return actors.browser.post(path, data=data, headers={"Authorization": f"Basic {auth}"})
 
 
-def _revoke(actors, client_id, secret, token, hint=None):
-    data = {"token": token}
-    if hint:
-        data["token_type_hint"] = hint
-    auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return actors.browser.post("/revoke", data=data, headers={"Authorization": f"Basic {auth}"})
+def _introspect(actors, *args, **kwargs):
+    return _call(actors, "/introspect", *args, **kwargs)
+
+
+def _revoke(actors, *args, **kwargs):
+    return _call(actors, "/revoke", *args, **kwargs)
 
 
 def test_refresh_rotates_and_keeps_auth_time(actors, issued):
@@ -40,12 +40,15 @@ def test_refresh_rotates_and_keeps_auth_time(actors, issued):
     assert claims["auth_time"] == original["auth_time"]
     assert claims["acr"] == original["acr"] and claims["sub"] == original["sub"]
     assert "nonce" not in claims
-    assert _introspect(actors, client_id, secret, refreshed["access_token"]).get_json()["auth_time"] == original["auth_time"]
+    introspected = _introspect(actors, client_id, secret, refreshed["access_token"]).get_json()
+    assert introspected["auth_time"] == original["auth_time"]
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_family(actors, issued):
     client_id, secret, tokens = issued
-    second = actors.token(client_id, secret, grant_type="refresh_token", refresh_token=tokens["refresh_token"]).get_json()
+    second = actors.token(
+        client_id, secret, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    ).get_json()
     replay = actors.token(client_id, secret, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert replay.status_code == 400
     assert replay.get_json()["error"] == "invalid_grant"

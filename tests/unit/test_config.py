@@ -28,7 +28,7 @@ def test_defaults_load(tmp_path):
         ("oidc:\n  access_token_lifetime: soon\n", "oidc.access_token_lifetime", "duration"),
         ("oidc:\n  rsa_key_size: 1024\n", "oidc.rsa_key_size", "at least 2048"),
         ("oidc:\n  signing_alg: HS256\n", "oidc.signing_alg", "RS256"),
-        ("sesion:\n  lifetime: 1h\n", "sesion", "not a known setting"),
+        ("sesion:\n  lifetime: 1h\n", "sesion", "not a known key"),
     ],
 )
 def test_bad_overlay_names_file_key_and_problem(tmp_path, text, key, problem):
