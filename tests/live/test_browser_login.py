@@ -1,0 +1,130 @@
+"""A person logs in with Chromium: the hosted page, its cookies and its CSP hold up in a
+real browser on http://127.0.0.1 (the `make run` set-up)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from .browser import chromium
+from .conftest import free_port
+
+pytestmark = pytest.mark.live
+
+
+class _Callback(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        if self.path.startswith("/callback"):
+            self.server.seen.append(self.path)
+        body = b"<!doctype html><p>RP</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def relying_party():
+    """A real callback endpoint on a free loopback port, recording what it receives."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Callback)
+    server.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def redirect_uri(relying_party):
+    return f"http://127.0.0.1:{relying_party.server_address[1]}/callback"
+
+
+@pytest.fixture(scope="module")
+def registered(live_idp, redirect_uri):
+    siret = "21330063500017"
+    live_idp.idp("establishments", "create", "--siret", siret, "--name", "Mairie Chromium")
+    live_idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
+    account = live_idp.idp(
+        "accounts", "create", "--establishment", siret, "--last-name", "Navigateur",
+        "--first-name", "Nina", "--email", "nina@mairie.example", "--service", "pensions",
+    )
+    client = live_idp.idp(
+        "clients", "create", "--name", "Appli Retraites", "--service", "pensions",
+        "--redirect-uri", redirect_uri,
+    )
+    return account, client
+
+
+def _authorization_url(issuer, client_id, redirect_uri, **extra):
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {
+        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+        "scope": "openid profile", "state": "browser-state", "nonce": "browser-nonce",
+        "code_challenge": challenge, "code_challenge_method": "S256", **extra,
+    }
+    return f"{issuer}/authorize?{urlencode(query)}", verifier
+
+
+def test_a_person_logs_in_with_chromium_and_single_sign_on_holds(
+    live_idp, registered, relying_party, redirect_uri
+):
+    account, client = registered
+    callbacks = relying_party.seen
+    with chromium() as browser:
+        page = browser.new_page(locale="fr-FR")
+        url, verifier = _authorization_url(live_idp.issuer, client["client_id"], redirect_uri)
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "Se connecter"
+        assert page.get_attribute("#password", "autocomplete") == "current-password"
+
+        page.fill("#identifier", account["identifier"])
+        page.fill("#password", "not the password")
+        page.click("button[type=submit]")
+        assert page.locator(".error").inner_text() == "Identifiant ou mot de passe incorrect."
+
+        page.fill("#password", account["password"])
+        page.click("button[type=submit]")
+        page.wait_for_url(redirect_uri + "**")
+        cookies = {c["name"]: c for c in page.context.cookies(live_idp.issuer)}
+        assert cookies["__Host-idp-session"]["secure"] and cookies["__Host-idp-session"]["httpOnly"]
+
+        # Single sign-on: a second authorization needs no login page.
+        second_url, _ = _authorization_url(live_idp.issuer, client["client_id"], redirect_uri, prompt="none")
+        page.goto(second_url)
+        page.wait_for_url(redirect_uri + "**")
+
+    assert len(callbacks) == 2
+    first = parse_qs(urlsplit(callbacks[0]).query)
+    assert first["state"] == ["browser-state"]
+    assert "code" in parse_qs(urlsplit(callbacks[1]).query)
+    token = requests.post(
+        live_idp.issuer + "/token",
+        auth=(client["client_id"], client["client_secret"]),
+        data={"grant_type": "authorization_code", "code": first["code"][0],
+              "code_verifier": verifier, "redirect_uri": redirect_uri},
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+
+
+def test_the_page_speaks_english_to_an_english_browser(live_idp, registered, redirect_uri):
+    _, client = registered
+    with chromium() as browser:
+        page = browser.new_page(locale="en-GB", extra_http_headers={"Accept-Language": "en-GB,en;q=0.8"})
+        url, _ = _authorization_url(live_idp.issuer, client["client_id"], redirect_uri)
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "Log in"
+        assert page.locator("html").get_attribute("lang") == "en"
