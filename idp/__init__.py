@@ -41,9 +41,9 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     from .logout import bp as logout_bp
     from .oidc import server
     from .oidc.views import bp as oidc_bp
-    from .policy import load_policy
+    from .policy import PolicyStore
 
-    app.extensions["idp.policy"] = load_policy(settings.path(settings.policy_file))
+    app.extensions["idp.policy"] = PolicyStore(settings.path(settings.policy_file))
     database.init_app(app)
     web.init_app(app)
     server.init_app(app)

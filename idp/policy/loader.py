@@ -1,49 +1,17 @@
-"""Load and validate a policy file, reporting the file, the key and the problem."""
+"""Load and validate a policy file, reporting the file, the line, the key and the problem."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from ..yamlfile import FileProblem, first_problem, read_mapping
+from ..yamlfile import FileProblem, first_problem, key_lines, line_of, read_mapping
+from .model import Policy
 
 
 class PolicyError(FileProblem):
-    """A problem in a policy file: the file, the key and what is wrong."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AcrLevels(_Section):
-    single_factor: str = Field(min_length=1)
-    multi_factor: str = Field(min_length=1)
-
-
-class Passwords(_Section):
-    min_length: int = Field(ge=8, le=128)
-
-
-class LocalLockout(_Section):
-    max_failures: int = Field(ge=1, le=100)
-
-
-class Lockout(_Section):
-    local: LocalLockout
-
-
-class Policy(_Section):
-    version: int = Field(ge=1, le=1)
-    acr: AcrLevels
-    passwords: Passwords
-    lockout: Lockout
-
-    @property
-    def acr_values(self) -> list[str]:
-        """The acr values from the weakest to the strongest."""
-        return [self.acr.single_factor, self.acr.multi_factor]
+    """A problem in a policy file: the file, the line, the key and what is wrong."""
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -52,4 +20,6 @@ def load_policy(path: str | Path) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(str(path), *first_problem(exc)) from None
+        key, problem = first_problem(exc)
+        lines = key_lines(path.read_text(encoding="utf-8"))
+        raise PolicyError(str(path), key, problem, line_of(lines, tuple(int(p) if p.isdigit() else p for p in key.split(".")))) from None

@@ -75,14 +75,15 @@ def test_secrets_come_from_the_environment(tmp_path):
     assert settings.database_url == "sqlite:////tmp/x.db"
 
 
-def test_create_app_stops_on_bad_policy(tmp_path):
+def test_create_app_stops_on_bad_policy(tmp_path, project_root):
     policy = tmp_path / "policy.yaml"
-    policy.write_text("version: 1\nacr: {single_factor: a, multi_factor: b}\npasswords: {min_length: 4}\n"
-                      "lockout: {local: {max_failures: 5}}\n", encoding="utf-8")
+    text = (project_root / "policies" / "default.yaml").read_text(encoding="utf-8")
+    policy.write_text(text.replace("min_length: 12", "min_length: 4"), encoding="utf-8")
     with pytest.raises(PolicyError) as caught:
         create_app({"policy_file": str(policy), "instance_path": str(tmp_path)})
     assert caught.value.key == "passwords.min_length"
     assert caught.value.file == str(policy)
+    assert caught.value.line == text.splitlines().index("  min_length: 12") + 1
 
 
 def test_default_policy_holds_the_seed_numbers(project_root):

@@ -1,0 +1,143 @@
+"""The policy's schema: what a security team may write in the YAML file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ..durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Channel = Literal["sms", "voice"]
+LINE_TYPES = ("mobile", "fixed_line", "voip", "fixed_line_or_mobile", "other")
+SENSITIVE_ACTIONS = (
+    "admin.create_account",
+    "admin.change_contact",
+    "self.change_email",
+    "self.change_phone",
+    "self.change_password",
+)
+ACTIONS = ("login", *SENSITIVE_ACTIONS)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AcrLevels(_Section):
+    single_factor: str = Field(min_length=1)
+    multi_factor: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.single_factor == self.multi_factor:
+            raise ValueError("the two acr values must differ")
+        return self
+
+
+class Limit(_Section):
+    count: int = Field(ge=1, le=10_000)
+    window: Duration
+
+
+class SendLimits(_Section):
+    per_account: Limit
+    per_phone: Limit
+    per_ip: Limit
+
+
+class Codes(_Section):
+    length: int = Field(ge=6, le=10)
+    lifetime: Duration
+    resend_delay: Duration
+    max_attempts: int = Field(ge=1, le=10)
+    send_limits: SendLimits
+
+
+class Channels(_Section):
+    mobile: Channel
+    fixed_line: Channel
+    voip: Channel
+    fixed_line_or_mobile: Channel
+    other: Channel
+
+
+class TrustedDevice(_Section):
+    lifetime: Duration
+
+
+class LocalLockout(_Section):
+    max_failures: int = Field(ge=1, le=100)
+
+
+class FederatedThrottle(_Section):
+    max_failures: int = Field(ge=1, le=100)
+    wait: Duration
+
+
+class Lockout(_Section):
+    local: LocalLockout
+    federated: FederatedThrottle
+
+
+class Passwords(_Section):
+    min_length: int = Field(ge=8, le=128)
+
+
+class Phones(_Section):
+    shared_numbers_allowed: bool
+
+
+class Administrators(_Section):
+    minimum_per_establishment: int = Field(ge=1, le=20)
+
+
+class Sensitive(_Section):
+    actions: list[Literal[SENSITIVE_ACTIONS]]  # type: ignore[valid-type]
+    services: list[str]
+
+
+class RuleWhen(_Section):
+    """Conditions, all of which must hold; a list means any of its values."""
+
+    login_method: Literal["local", "federated"] | list[Literal["local", "federated"]] | None = None
+    profile: Literal["administrator", "user"] | list[Literal["administrator", "user"]] | None = None
+    client: str | list[str] | None = None
+    service: str | list[str] | None = None
+    action: Literal[ACTIONS] | list[Literal[ACTIONS]] | None = None  # type: ignore[valid-type]
+    establishment: str | list[str] | None = None
+
+
+class RuleSet(_Section):
+    """What a matching rule changes."""
+
+    trusted_device_lifetime: Duration | None = None
+    require_code: bool | None = None
+    code_lifetime: Duration | None = None
+
+
+class Rule(_Section):
+    name: str = Field(min_length=1)
+    when: RuleWhen
+    set: RuleSet
+
+
+class Policy(_Section):
+    version: Literal[1]
+    acr: AcrLevels
+    codes: Codes
+    channels: Channels
+    trusted_device: TrustedDevice
+    lockout: Lockout
+    passwords: Passwords
+    phones: Phones
+    administrators: Administrators
+    sensitive: Sensitive
+    rules: list[Rule] = []
+
+    @property
+    def acr_values(self) -> list[str]:
+        """The acr values from the weakest to the strongest."""
+        return [self.acr.single_factor, self.acr.multi_factor]
