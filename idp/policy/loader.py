@@ -22,4 +22,5 @@ def load_policy(path: str | Path) -> Policy:
     except ValidationError as exc:
         key, problem = first_problem(exc)
         lines = key_lines(path.read_text(encoding="utf-8"))
-        raise PolicyError(str(path), key, problem, line_of(lines, tuple(int(p) if p.isdigit() else p for p in key.split(".")))) from None
+        where = tuple(int(part) if part.isdigit() else part for part in key.split("."))
+        raise PolicyError(str(path), key, problem, line_of(lines, where)) from None

@@ -126,7 +126,9 @@ def test_cli_check_explain_and_test(tmp_path):
 
     context = tmp_path / "context.yaml"
     context.write_text("profile: administrator\ntrusted_device_age: 3h\n")
-    explained = runner.invoke(main, ["policy", "explain", "--policy", str(DEFAULT), "--context", str(context), "--json"])
+    explained = runner.invoke(
+        main, ["policy", "explain", "--policy", str(DEFAULT), "--context", str(context), "--json"]
+    )
     assert '"require_code": false' in explained.output
 
     passed = runner.invoke(main, ["policy", "test", str(ROOT / "policies" / "scenarios"), "--policy", str(DEFAULT)])
