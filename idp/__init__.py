@@ -35,7 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     _configure_logging(app)
 
-    from . import database, errors, web
+    from . import database, errors, messaging, web
     from .health import bp as health_bp
     from .login.views import bp as login_bp
     from .logout import bp as logout_bp
@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     app.extensions["idp.policy"] = PolicyStore(settings.path(settings.policy_file))
     database.init_app(app)
     web.init_app(app)
+    messaging.init_app(app)
     server.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health_bp)

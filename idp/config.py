@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator, model_validator
 
 from .durations import parse_duration
 from .yamlfile import FileProblem, first_problem, read_mapping
@@ -55,9 +55,56 @@ class OIDCConfig(_Section):
         return value
 
 
+SenderName = Literal["outbox", "console", "smtp", "vonage_sms", "vonage_voice"]
+DEVELOPMENT_SENDERS = ("outbox", "console")
+CHANNEL_SENDERS = {
+    "sms": ("outbox", "console", "vonage_sms"),
+    "voice": ("outbox", "console", "vonage_voice"),
+    "email": ("outbox", "console", "smtp"),
+}
+
+
+class SmtpConfig(_Section):
+    host: str
+    port: int
+    sender: str
+    starttls: bool
+    username: str | None
+    timeout: Duration
+    password: str | None = None
+
+
+class VonageConfig(_Section):
+    api_key: str | None
+    application_id: str | None
+    sms_sender_id: str
+    voice_caller_number: str | None
+    api_host: str | None
+    rest_host: str | None
+    ca_bundle: str | None
+    timeout: Duration
+    api_secret: str | None = None
+    private_key: str | None = None
+
+
 class MessagesConfig(_Section):
-    sender: Literal["outbox", "console"]
+    sms: list[SenderName]
+    voice: list[SenderName]
+    email: list[SenderName]
     outbox_file: str
+    smtp: SmtpConfig
+    vonage: VonageConfig
+
+    @model_validator(mode="after")
+    def _senders_fit_channels(self):
+        for channel, allowed in CHANNEL_SENDERS.items():
+            senders = getattr(self, channel)
+            if not senders:
+                raise ValueError(f"{channel}: needs at least one sender")
+            wrong = [name for name in senders if name not in allowed]
+            if wrong:
+                raise ValueError(f"{channel}: {', '.join(wrong)} cannot send {channel} messages")
+        return self
 
 
 class UIConfig(_Section):
@@ -120,6 +167,13 @@ def _has_key(data: dict[str, Any], dotted: str) -> bool:
     return True
 
 
+SECRET_VARIABLES = (
+    ("IDP_SMTP_PASSWORD", "smtp", "password"),
+    ("IDP_VONAGE_API_SECRET", "vonage", "api_secret"),
+    ("IDP_VONAGE_PRIVATE_KEY", "vonage", "private_key"),
+)
+
+
 def load_settings(
     overlay: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
@@ -141,6 +195,9 @@ def load_settings(
         sources.append(("$IDP_DATABASE_URL", {"database_url": environ["IDP_DATABASE_URL"]}))
     if environ.get("IDP_SECRET_KEY"):
         sources.append(("$IDP_SECRET_KEY", {"secret_key": environ["IDP_SECRET_KEY"]}))
+    for variable, section, key in SECRET_VARIABLES:
+        if environ.get(variable):
+            sources.append((f"${variable}", {"messages": {section: {key: environ[variable]}}}))
 
     merged: dict[str, Any] = {}
     for _, data in sources:
@@ -157,7 +214,28 @@ def load_settings(
     except ValidationError as exc:
         key, problem = first_problem(exc)
         raise ConfigError(source_of(key), key, problem) from None
-    return _check_environment(settings, source_of)
+    _check_environment(settings, source_of)
+    _check_senders(settings, source_of)
+    return settings
+
+
+def _check_senders(settings: Settings, source_of) -> None:
+    """Each configured provider has what it needs, named by the key or variable to set."""
+    messages = settings.messages
+    used = {*messages.sms, *messages.voice, *messages.email}
+    needs = []
+    if "vonage_sms" in used:
+        needs += [("messages.vonage.api_key", messages.vonage.api_key),
+                  ("$IDP_VONAGE_API_SECRET", messages.vonage.api_secret)]
+    if "vonage_voice" in used:
+        needs += [("messages.vonage.application_id", messages.vonage.application_id),
+                  ("messages.vonage.voice_caller_number", messages.vonage.voice_caller_number),
+                  ("$IDP_VONAGE_PRIVATE_KEY", messages.vonage.private_key)]
+    for key, value in needs:
+        if not value:
+            file = key if key.startswith("$") else source_of(key)
+            raise ConfigError(file, key.lstrip("$") if key.startswith("$") else key,
+                              "is required by the configured senders")
 
 
 def _check_environment(settings: Settings, source_of) -> Settings:
@@ -165,12 +243,13 @@ def _check_environment(settings: Settings, source_of) -> Settings:
         return settings
     if urlsplit(settings.issuer).scheme != "https":
         raise ConfigError(source_of("issuer"), "issuer", "must use https in production")
-    if settings.messages.sender in ("outbox", "console"):
-        raise ConfigError(
-            source_of("messages.sender"),
-            "messages.sender",
-            f"the development sender {settings.messages.sender!r} is refused in production",
-        )
+    for channel in CHANNEL_SENDERS:
+        refused = [name for name in getattr(settings.messages, channel) if name in DEVELOPMENT_SENDERS]
+        if refused:
+            key = f"messages.{channel}"
+            raise ConfigError(
+                source_of(key), key, f"the development sender {refused[0]!r} is refused in production"
+            )
     if len(settings.secret_key) < 32:
         raise ConfigError(
             "$IDP_SECRET_KEY", "secret_key", "production needs IDP_SECRET_KEY of 32 characters or more"

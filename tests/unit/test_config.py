@@ -63,10 +63,25 @@ def test_production_refuses_development_settings(tmp_path):
     assert caught.value.key == "issuer" and "https" in caught.value.problem
     with pytest.raises(ConfigError) as caught:
         load_settings(_overlay(tmp_path, base), environ={"IDP_SECRET_KEY": "x" * 40})
-    assert caught.value.key == "messages.sender" and caught.value.file == str(DEFAULT_CONFIG)
+    assert caught.value.key == "messages.sms" and caught.value.file == str(DEFAULT_CONFIG)
+    real = "messages:\n  sms: [vonage_sms]\n  voice: [vonage_voice]\n  email: [smtp]\n"
     with pytest.raises(ConfigError) as caught:
-        load_settings(_overlay(tmp_path, base + "messages:\n  sender: console\n"), environ={})
-    assert caught.value.key == "messages.sender"
+        load_settings(_overlay(tmp_path, base + real.replace("[smtp]", "[smtp, console]")),
+                      environ={"IDP_SECRET_KEY": "x" * 40})
+    assert caught.value.key == "messages.email"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_overlay(tmp_path, base + real), environ={"IDP_SECRET_KEY": "x" * 40})
+    assert caught.value.key == "messages.vonage.api_key" and "required" in caught.value.problem
+    vonage = real + "  vonage:\n    api_key: k\n    application_id: app\n    voice_caller_number: '+33900000000'\n"
+    environ = {"IDP_SECRET_KEY": "x" * 40, "IDP_VONAGE_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_overlay(tmp_path, base + vonage), environ=environ)
+    assert caught.value.key == "IDP_VONAGE_PRIVATE_KEY"
+    settings = load_settings(_overlay(tmp_path, base + vonage), environ={**environ, "IDP_VONAGE_PRIVATE_KEY": "pem"})
+    assert settings.messages.vonage.private_key == "pem"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_overlay(tmp_path, "messages:\n  sms: [smtp]\n"), environ={})
+    assert caught.value.key == "messages" and "cannot send sms" in caught.value.problem
 
 
 def test_secrets_come_from_the_environment(tmp_path):
