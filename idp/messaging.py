@@ -41,7 +41,10 @@ def init_app(app: Flask) -> None:
     routes = {}
     for channel in ("sms", "voice", "email"):
         names = getattr(settings.messages, channel)
-        routes[channel] = [built.setdefault(name, _build(name, settings)) for name in names]
+        for name in names:
+            if name not in built:
+                built[name] = _build(name, settings)
+        routes[channel] = [built[name] for name in names]
     app.extensions["idp.senders"] = routes
 
 

@@ -2,6 +2,7 @@
 
 from .accounts import Account, AccountService, Establishment, Service
 from .audit import AuditEvent
+from .mfa import OneTimeCode, PasswordReset, SendEvent, TrustedDevice
 from .oauth import AuthorizationCode, Client, ClientAssertionJti, SigningKey, Token
 from .sessions import LoginFlow, LoginSession
 
@@ -15,7 +16,11 @@ __all__ = [
     "Establishment",
     "LoginFlow",
     "LoginSession",
+    "OneTimeCode",
+    "PasswordReset",
+    "SendEvent",
     "Service",
     "SigningKey",
     "Token",
+    "TrustedDevice",
 ]

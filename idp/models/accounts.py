@@ -72,6 +72,9 @@ class Account(db.Model):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    code_verified_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: first login
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)  # data confirmed once
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -26,6 +26,7 @@ class LoginSession(db.Model):
     auth_time: Mapped[int] = mapped_column(Integer)
     amr: Mapped[str] = mapped_column(String(128))
     acr: Mapped[str] = mapped_column(String(128))
+    code_verified: Mapped[bool] = mapped_column(default=False, server_default=false())  # holds for the session
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
