@@ -37,11 +37,13 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
 
     from . import database, errors, messaging, web
     from .health import bp as health_bp
+    from .login import second_factor  # noqa: F401  (adds its steps to the login blueprint)
     from .login.views import bp as login_bp
     from .logout import bp as logout_bp
     from .oidc import server
     from .oidc.views import bp as oidc_bp
     from .policy import PolicyStore
+    from .recovery import bp as recovery_bp
 
     app.extensions["idp.policy"] = PolicyStore(settings.path(settings.policy_file))
     database.init_app(app)
@@ -53,9 +55,11 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)
-    from .sessions import write_cookie
+    app.register_blueprint(recovery_bp)
+    from . import devices, sessions
 
-    app.after_request(write_cookie)
+    app.after_request(sessions.write_cookie)
+    app.after_request(devices.write_cookie)
     return app
 
 

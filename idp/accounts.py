@@ -16,6 +16,7 @@ from .extensions import db
 from .models import Account, AccountService, Establishment, Service
 from .models.accounts import CIVILITIES, PROFILES
 from .passwords import hash_password
+from .phones import PhoneError, parse_phone
 from .policy import current_policy
 
 
@@ -112,6 +113,9 @@ def create_account(
         raise AccountError(f"{email!r} is not an email address")
     if password is not None:
         check_password(password)
+    line_type = None
+    if phone:
+        phone, line_type = check_phone(phone)
     if establishment.id is None:
         db.session.flush()
     for _ in range(5):
@@ -125,6 +129,7 @@ def create_account(
             first_name=first_name.strip(),
             email=email.strip().lower(),
             phone=phone,
+            phone_line_type=line_type,
             function=function,
             valid_until=valid_until,
             password_hash=hash_password(password) if password else None,
@@ -138,6 +143,22 @@ def create_account(
         audit.record("account.created", account_id=account.id, identifier=account.identifier)
         return account
     raise AccountError("could not allocate a unique identifier")
+
+
+def check_phone(text: str, account: Account | None = None) -> tuple[str, str]:
+    """Parse a phone number for an account; refuse one another account has, unless the
+    policy allows shared numbers. Returns the E.164 number and its line type."""
+    try:
+        phone = parse_phone(text)
+    except PhoneError as exc:
+        raise AccountError(f"{text!r} is not a phone number that can receive codes: {exc}") from None
+    if not current_policy().phones.shared_numbers_allowed:
+        query = db.select(Account.id).where(Account.phone == phone.e164)
+        if account is not None and account.id is not None:
+            query = query.where(Account.id != account.id)
+        if db.session.execute(query.limit(1)).first() is not None:
+            raise AccountError("this phone number belongs to another account; each agent needs their own")
+    return phone.e164, phone.line_type
 
 
 def random_password() -> str:

@@ -26,7 +26,7 @@ def current_session() -> LoginSession | None:
     return g.login_session
 
 
-def start_session(account: Account, amr: list[str], acr: str) -> LoginSession:
+def start_session(account: Account, amr: list[str], acr: str, code_verified: bool = False) -> LoginSession:
     """Open a new session for ``account``. Any previous session of this browser ends:
     the session id is always rotated at login."""
     previous = current_session()
@@ -41,6 +41,7 @@ def start_session(account: Account, amr: list[str], acr: str) -> LoginSession:
         auth_time=epoch(moment),
         amr=" ".join(amr),
         acr=acr,
+        code_verified=code_verified,
         created_at=moment,
         expires_at=moment + current_app.config["IDP"].session.lifetime,
     )

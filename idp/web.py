@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, g, request
 
 from .digests import digest, new_secret
-from .i18n import get_locale, translate
+from .i18n import get_locale, local_time, translate
 
 BROWSER_COOKIE = "__Host-idp-browser"
 SESSION_COOKIE = "__Host-idp-session"
@@ -85,3 +85,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
     app.jinja_env.globals["_"] = translate
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["local_time"] = local_time

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -33,6 +34,10 @@ def form_field(html: str, name: str) -> str:
     return match.group(1)
 
 
+def html_unescape(text: str) -> str:
+    return html.unescape(text)
+
+
 def page_text(response) -> str:
     """The page's HTML with entities decoded, as a reader sees the words."""
     return html.unescape(response.get_data(as_text=True))
@@ -42,11 +47,60 @@ def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def read_outbox(path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def code_in(message: dict) -> str:
+    """The code as a person reads or hears it: the message's digits."""
+    digits = "".join(re.findall(r"\d", message["body"]))
+    return digits[:6] if message["channel"] == "voice" else re.search(r"\b(\d{6})\b", message["body"]).group(1)
+
+
 class Actors:
     def __init__(self, app, browser):
         self.app = app
         self.browser = browser
         self._sirets = iter(["21330063500017", "21330063500025", "21330063500033"])
+        self._phones = iter(f"+3361234{n:04d}" for n in range(1, 10000))
+        self.outbox_path = app.config["IDP"].path(app.config["IDP"].messages.outbox_file)
+
+    # --- the user's phone and mailbox ---------------------------------------
+    def outbox(self) -> list[dict]:
+        return read_outbox(self.outbox_path)
+
+    def last_code(self, to: str | None = None) -> str:
+        messages = [m for m in self.outbox() if m["channel"] in ("sms", "voice") and (to is None or m["to"] == to)]
+        assert messages, "no code in the outbox"
+        return code_in(messages[-1])
+
+    def post_form(self, page_url, data, form_index=0, page=None):
+        """Fill the page's form like a person: hidden fields come from the page itself."""
+        page = page if page is not None else self.browser.get(page_url)
+        html = page.get_data(as_text=True)
+        forms = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', html, re.S)
+        action, body = forms[form_index]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
+        fields.update(data)
+        return self.browser.post(html_unescape(action), data=fields)
+
+    def finish_login(self, response, phone=None, code=None):
+        """Walk the steps after the password (phone, code, confirmation) as a user would."""
+        while response.status_code in (302, 303) and response.headers["Location"].startswith("/"):
+            location = response.headers["Location"]
+            if location.startswith("/login/phone"):
+                response = self.post_form(location, {"phone": phone or next(self._phones)})
+            elif location.startswith("/login/code"):
+                page = self.browser.get(location)
+                assert page.status_code == 200, page.get_data(as_text=True)
+                response = self.post_form(location, {"code": code or self.last_code()}, page=page)
+            elif location.startswith("/login/confirm"):
+                response = self.post_form(location, {})
+            else:
+                response = self.browser.get(location)
+        return response
 
     # --- the administrator -------------------------------------------------
     def establishment(self):
@@ -62,6 +116,7 @@ class Actors:
         return code
 
     def account(self, siret=None, services=("pensions",), profile="user", password=PASSWORD, **fields):
+        fields.setdefault("phone", next(self._phones))
         from idp.models import Establishment, Service
 
         with self.app.app_context():
@@ -134,7 +189,9 @@ class Actors:
         verifier, challenge = pkce_pair()
         response = self.authorize(client_id, challenge, **params)
         if response.headers.get("Location", "").startswith("/login"):
-            response = self.follow(self.submit_login(response.headers["Location"], identifier, password))
+            response = self.finish_login(self.submit_login(response.headers["Location"], identifier, password))
+        elif response.headers.get("Location", "").startswith("/login/code"):
+            response = self.finish_login(response)
         assert response.status_code == 302, response.get_data(as_text=True)
         query = query_of(response.headers["Location"])
         assert "code" in query, query

@@ -19,9 +19,6 @@ class Requirement:
     minimum: int | None
     satisfiable: bool = True
 
-    def met_by(self, level: int) -> bool:
-        return self.satisfiable and (self.minimum is None or level >= self.minimum)
-
 
 def level(levels: list[str], acr: str | None) -> int:
     return levels.index(acr) if acr in levels else -1

@@ -97,10 +97,19 @@ def authorize(params: MultiDict, flow: LoginFlow | None = None) -> Response:
             raise InvalidRequestError(str(exc)) from None
         max_age = _max_age(params)
         prompts = set(params.get("prompt", "").split())
-        levels = current_policy().acr_values
+        policy = current_policy()
+        levels = policy.acr_values
         needed = acr_rules.requirement(
             levels, client, params.get("acr_values"), essential_acr_values(claims_request)
         )
+        if not needed.satisfiable:
+            raise UnmetAuthenticationRequirementsError(
+                "The requested authentication level is not one this provider offers."
+            )
+        minimum = needed.minimum or 0
+        if client.service is not None and client.service.code in policy.sensitive.services:
+            minimum = len(levels) - 1  # the policy flags this service as sensitive
+        required_acr = levels[minimum] if minimum else None
 
         fresh = (
             flow is not None
@@ -118,16 +127,18 @@ def authorize(params: MultiDict, flow: LoginFlow | None = None) -> Response:
         if need_login:
             if "none" in prompts:
                 raise LoginRequiredError()
-            started = login_flow.start(params, client)
+            started = login_flow.start(params, client, required_acr=required_acr)
             db.session.commit()
             return login_flow.proceed(started)
 
-        if not needed.met_by(acr_rules.level(levels, session.acr)):
+        if acr_rules.level(levels, session.acr) < minimum:
             if "none" in prompts:
                 raise InteractionRequiredError("A stronger authentication is required.")
-            raise UnmetAuthenticationRequirementsError(
-                "The requested authentication level cannot be reached."
-            )
+            # Step-up: the session is kept, a code raises it to the required level.
+            started = login_flow.start(params, client, purpose="step_up", required_acr=required_acr,
+                                       session=session)
+            db.session.commit()
+            return login_flow.proceed(started)
         if not user.has_right_to(client.service):
             audit.record("authorize.no_right", account_id=user.id, client_id=client.client_id)
             db.session.commit()

@@ -84,6 +84,8 @@ class Lockout(_Section):
 
 class Passwords(_Section):
     min_length: int = Field(ge=8, le=128)
+    reset_link_lifetime: Duration
+    reset_emails_per_hour: int = Field(ge=1, le=100)
 
 
 class Phones(_Section):

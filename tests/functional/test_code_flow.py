@@ -19,7 +19,7 @@ def test_login_page_is_french_and_code_flow_issues_signed_id_token(actors):
     assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
 
     before = int(time.time())
-    response = actors.follow(actors.submit_login(login_url, identifier))
+    response = actors.finish_login(actors.submit_login(login_url, identifier))
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(REDIRECT_URI + "?")
@@ -37,8 +37,9 @@ def test_login_page_is_french_and_code_flow_issues_signed_id_token(actors):
     assert claims["iss"] == "http://localhost"
     assert claims["aud"] == client_id
     assert claims["nonce"] == "n-123"
-    assert claims["acr"] == "urn:peps:acr:pwd"
-    assert claims["amr"] == ["pwd"]
+    # First login: a code by SMS was needed, so two factors.
+    assert claims["acr"] == "urn:peps:acr:mfa"
+    assert claims["amr"] == ["pwd", "otp", "sms", "mfa"]
     assert claims["sid"]
     assert claims["at_hash"]
     assert before - 1 <= claims["auth_time"] <= claims["iat"] < claims["exp"]

@@ -70,7 +70,7 @@ def test_introspection_reports_acr_and_auth_time(actors, issued):
     claims = actors.id_token_claims(tokens["id_token"])
     body = _introspect(actors, client_id, secret, tokens["access_token"]).get_json()
     assert body["active"] is True
-    assert body["acr"] == "urn:peps:acr:pwd"
+    assert body["acr"] == "urn:peps:acr:mfa"  # first login: a code was verified
     assert body["auth_time"] == claims["auth_time"]
     assert body["sub"] == claims["sub"]
     assert body["client_id"] == client_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import postgres_database
+from tests.helpers import code_in, read_outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -41,13 +43,14 @@ class LiveIdP:
     def __init__(self, base: Path, database_url: str, workers: int = 2):
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
+        self.outbox = base / "outbox.jsonl"
         self.config = base / "live.yaml"
         self.config.write_text(
             json.dumps({
                 "issuer": self.issuer,
                 "instance_path": str(base / "instance"),
                 "database_url": database_url,
-                "messages": {"outbox_file": str(base / "outbox.jsonl")},
+                "messages": {"outbox_file": str(self.outbox)},
             }),
             encoding="utf-8",
         )
@@ -79,6 +82,29 @@ class LiveIdP:
             self.process.terminate()
             self.process.wait(timeout=20)
         self.log.close()
+
+
+def hidden_fields(html: str, form_index: int = 0) -> tuple[str, dict[str, str]]:
+    forms = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', html, re.S)
+    action, body = forms[form_index]
+    return action, dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
+
+
+def walk_login(browser: Browser, issuer: str, response, outbox: Path, stop_at: str):
+    """After the password, do the steps a person does (code from the outbox, confirmation)
+    until the IdP redirects to ``stop_at``."""
+    while not response.headers["Location"].startswith(stop_at):
+        location = response.headers["Location"]
+        page = browser.get(issuer + location)
+        if location.startswith("/login/code"):
+            action, fields = hidden_fields(page.text)
+            response = browser.post(issuer + action, data={**fields, "code": code_in(read_outbox(outbox)[-1])})
+        elif location.startswith("/login/confirm"):
+            action, fields = hidden_fields(page.text)
+            response = browser.post(issuer + action, data=fields)
+        else:
+            response = page
+    return response
 
 
 class Browser:

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
+from tests.helpers import code_in, read_outbox
+
 from .browser import chromium
 from .conftest import free_port
 
@@ -96,6 +98,28 @@ def test_a_person_logs_in_with_chromium_and_single_sign_on_holds(
         assert page.locator(".error").inner_text() == "Identifiant ou mot de passe incorrect."
 
         page.fill("#password", account["password"])
+        page.click("button[type=submit]")
+
+        # First login: the account has no phone yet.
+        assert page.locator("h1").inner_text() == "Votre numéro de téléphone"
+        assert page.get_attribute("#phone", "autocomplete") == "tel"
+        page.fill("#phone", "07 00 00 00 0")
+        page.click("button[type=submit]")
+        assert "n'est pas valide" in page.locator(".error").inner_text()
+        page.fill("#phone", "06 98 76 54 32")
+        page.click("button[type=submit]")
+
+        assert page.locator("h1").inner_text() == "Code de vérification"
+        assert "SMS" in page.locator(".info").inner_text()
+        assert page.get_attribute("#code", "autocomplete") == "one-time-code"
+        assert page.get_attribute("#code", "inputmode") == "numeric"
+        sms = read_outbox(live_idp.outbox)[-1]
+        assert sms["channel"] == "sms" and sms["to"] == "+33698765432"
+        page.fill("#code", code_in(sms))
+        page.click("form >> nth=0 >> button")
+
+        assert page.locator("h1").inner_text() == "Vérifiez vos informations"
+        assert "Navigateur" in page.locator("dl").inner_text()
         page.click("button[type=submit]")
         page.wait_for_url(redirect_uri + "**")
         cookies = {c["name"]: c for c in page.context.cookies(live_idp.issuer)}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Browser
+from .conftest import Browser, walk_login
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
@@ -33,6 +33,7 @@ def test_openid_client_completes_code_flow_userinfo_and_refresh(live_idp):
     account = live_idp.idp(
         "accounts", "create", "--establishment", siret, "--last-name", "Live",
         "--first-name", "Lucie", "--email", "lucie.live@mairie.example", "--service", "pensions",
+        "--phone", "06 11 22 33 44",
     )
     client = live_idp.idp(
         "clients", "create", "--name", "Certified RP", "--service", "pensions",
@@ -60,8 +61,7 @@ def test_openid_client_completes_code_flow_userinfo_and_refresh(live_idp):
                 "password": account["password"],
             },
         )
-        while not response.headers["Location"].startswith(REDIRECT_URI):
-            response = browser.get(live_idp.issuer + response.headers["Location"])
+        response = walk_login(browser, live_idp.issuer, response, live_idp.outbox, REDIRECT_URI)
         out, _ = rp.communicate(response.headers["Location"] + "\n", timeout=60)
     finally:
         if rp.poll() is None:
@@ -72,7 +72,8 @@ def test_openid_client_completes_code_flow_userinfo_and_refresh(live_idp):
     assert claims["iss"] == live_idp.issuer
     assert claims["aud"] == client["client_id"]
     assert claims["sub"] == account["sub"]
-    assert claims["acr"] == "urn:peps:acr:pwd" and claims["amr"] == ["pwd"]
+    assert claims["acr"] == "urn:peps:acr:mfa"
+    assert claims["amr"] == ["pwd", "otp", "sms", "mfa"]
     assert result["userinfo"]["sub"] == account["sub"]
     assert result["userinfo"]["peps_services"] == ["pensions"]
     assert result["rotated"] is True

@@ -1,0 +1,164 @@
+"""One-time codes sent by SMS or voice call.
+
+Codes are random, stored as a keyed digest (six digits are too few for a plain hash),
+single use, valid for the policy's lifetime; a new code voids the previous one of the
+same flow; wrong entries count as authentication failures. Sends are limited per
+account, per number and per client IP (the policy's ``codes.send_limits``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, request
+from sqlalchemy import func, update
+
+from connectors.senders import Message, SendError
+
+from . import audit, messaging
+from .clock import now
+from .extensions import db
+from .models import Account, LoginFlow, OneTimeCode, SendEvent
+from .phones import parse_phone
+from .policy import Policy
+
+CHANNEL_AMR = {"sms": "sms", "voice": "tel"}
+
+
+class TooSoon(Exception):
+    """A new code was asked for before the policy's resend delay."""
+
+    def __init__(self, retry_at: datetime):
+        self.retry_at = retry_at
+
+
+class SendLimitReached(Exception):
+    """Too many codes for this account, number or address within the policy's window."""
+
+    def __init__(self, retry_at: datetime, scope: str):
+        self.retry_at, self.scope = retry_at, scope
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    code: OneTimeCode | None = None
+    reason: str = ""   # "wrong", "expired", "exhausted", "none"
+
+
+def _digest(code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"otp:{code}".encode(), "sha256").hexdigest()
+
+
+def channel_for(policy: Policy, phone: str) -> str:
+    return getattr(policy.channels, parse_phone(phone).line_type)
+
+
+def latest(flow: LoginFlow) -> OneTimeCode | None:
+    return db.session.execute(
+        db.select(OneTimeCode).filter_by(flow_id=flow.id).order_by(OneTimeCode.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def _window_start(count: int, window: timedelta, *conditions) -> datetime | None:
+    """When the oldest send in the window leaves it, if the window is full."""
+    since = now() - window
+    rows = db.session.execute(
+        db.select(SendEvent.at).where(SendEvent.at > since, *conditions).order_by(SendEvent.at.desc()).limit(count)
+    ).scalars().all()
+    return rows[-1] + window if len(rows) >= count else None
+
+
+def check_limits(policy: Policy, account: Account, phone: str) -> None:
+    limits = policy.codes.send_limits
+    checks = [
+        ("account", limits.per_account, SendEvent.account_id == account.id),
+        ("phone", limits.per_phone, SendEvent.recipient == phone),
+        ("ip", limits.per_ip, SendEvent.ip == request.remote_addr),
+    ]
+    for scope, limit, condition in checks:
+        retry_at = _window_start(limit.count, limit.window, condition, SendEvent.channel != "email")
+        if retry_at is not None:
+            audit.record("code.send_limited", account_id=account.id, scope=scope)
+            raise SendLimitReached(retry_at, scope)
+
+
+def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetime: timedelta) -> OneTimeCode:
+    """Send a new code to ``phone`` for ``flow``; raise TooSoon, SendLimitReached or SendError.
+
+    The previous code is voided only once the new one is sent, so a provider failure
+    leaves the user where they were."""
+    previous = latest(flow)
+    moment = now()
+    if previous is not None and previous.created_at + policy.codes.resend_delay > moment:
+        raise TooSoon(previous.created_at + policy.codes.resend_delay)
+    check_limits(policy, account, phone)
+    channel = channel_for(policy, phone)
+    code = f"{secrets.randbelow(10 ** policy.codes.length):0{policy.codes.length}d}"
+    db.session.add(SendEvent(channel=channel, account_id=account.id, recipient=phone, ip=request.remote_addr))
+    minutes = max(1, int(lifetime.total_seconds() // 60))
+    if channel == "sms":
+        _, body = messaging.render_message("code_sms", code=code, minutes=minutes)
+    else:
+        _, body = messaging.render_message("code_voice", spoken=", ".join(code))
+    try:
+        messaging.send(Message(channel=channel, to=phone, body=body, reference=flow.flow_id[:16]))
+    except SendError as exc:
+        audit.record("code.send_failed", account_id=account.id, channel=channel,
+                     provider=exc.provider, reason=exc.reason, retryable=exc.retryable)
+        db.session.commit()  # the attempt counts against the limits
+        raise
+    if previous is not None:
+        db.session.execute(
+            update(OneTimeCode).where(OneTimeCode.flow_id == flow.id, OneTimeCode.voided_at.is_(None))
+            .values(voided_at=moment)
+        )
+    record = OneTimeCode(flow_id=flow.id, account_id=account.id, digest=_digest(code), channel=channel,
+                         phone=phone, created_at=moment, expires_at=moment + lifetime)
+    db.session.add(record)
+    audit.record("code.sent", account_id=account.id, channel=channel)
+    db.session.commit()
+    return record
+
+
+def verify(policy: Policy, flow: LoginFlow, entered: str) -> Verification:
+    """Check ``entered`` against the flow's live code. A right code is used up atomically."""
+    record = latest(flow)
+    moment = now()
+    if record is None or record.voided_at is not None or record.used_at is not None:
+        return Verification(False, record, "none")
+    if record.expires_at <= moment:
+        return Verification(False, record, "expired")
+    entered = "".join(ch for ch in entered if ch.isdigit())
+    if hmac.compare_digest(_digest(entered), record.digest):
+        claimed = db.session.execute(
+            update(OneTimeCode).where(OneTimeCode.id == record.id, OneTimeCode.used_at.is_(None),
+                                      OneTimeCode.voided_at.is_(None))
+            .values(used_at=moment)
+        ).rowcount
+        if claimed == 1:
+            return Verification(True, record)
+        return Verification(False, record, "none")
+    db.session.execute(
+        update(OneTimeCode).where(OneTimeCode.id == record.id).values(attempts=OneTimeCode.attempts + 1)
+    )
+    attempts = db.session.execute(
+        db.select(OneTimeCode.attempts).where(OneTimeCode.id == record.id)
+    ).scalar_one()
+    if attempts >= policy.codes.max_attempts:
+        db.session.execute(
+            update(OneTimeCode).where(OneTimeCode.id == record.id, OneTimeCode.voided_at.is_(None))
+            .values(voided_at=moment)
+        )
+        return Verification(False, record, "exhausted")
+    return Verification(False, record, "wrong")
+
+
+def sends_since(account: Account, since: datetime) -> int:
+    return db.session.execute(
+        db.select(func.count(SendEvent.id)).where(SendEvent.account_id == account.id, SendEvent.at > since)
+    ).scalar_one()
