@@ -8,7 +8,7 @@ from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
-from .i18n import MESSAGES
+from .i18n import messages
 
 log = logging.getLogger("idp")
 
@@ -17,9 +17,10 @@ _DEFAULT_KEYS = {400: "error.invalid_request", 404: "error.not_found", 405: "err
 
 def _page(error: HTTPException):
     description = error.description or ""
-    if description in MESSAGES["fr"]:
+    known = messages("fr")
+    if description in known:
         key = description
-    elif f"error.{description}" in MESSAGES["fr"]:
+    elif f"error.{description}" in known:
         key = f"error.{description}"
     else:
         key = _DEFAULT_KEYS.get(error.code or 500, "error.server")
