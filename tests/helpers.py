@@ -56,7 +56,9 @@ def read_outbox(path) -> list[dict]:
 def code_in(message: dict) -> str:
     """The code as a person reads or hears it: the message's digits."""
     digits = "".join(re.findall(r"\d", message["body"]))
-    return digits[:6] if message["channel"] == "voice" else re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    if message["channel"] == "voice":
+        return digits
+    return re.search(r"\b(\d{6,10})\b", message["body"]).group(1)
 
 
 class Actors:
@@ -71,16 +73,20 @@ class Actors:
     def outbox(self) -> list[dict]:
         return read_outbox(self.outbox_path)
 
-    def last_code(self, to: str | None = None) -> str:
+    def last_code(self, to: str | None = None) -> str:  # noqa: D401
         messages = [m for m in self.outbox() if m["channel"] in ("sms", "voice") and (to is None or m["to"] == to)]
         assert messages, "no code in the outbox"
         return code_in(messages[-1])
+
+    def last_code_digits(self) -> str:
+        message = [m for m in self.outbox() if m["channel"] in ("sms", "voice")][-1]
+        return re.search(r"\b(\d{6,10})\b", message["body"]).group(1)
 
     def post_form(self, page_url, data, form_index=0, page=None):
         """Fill the page's form like a person: hidden fields come from the page itself."""
         page = page if page is not None else self.browser.get(page_url)
         html = page.get_data(as_text=True)
-        forms = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', html, re.S)
+        forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html, re.S)
         action, body = forms[form_index]
         fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
         fields.update(data)

@@ -85,7 +85,7 @@ class LiveIdP:
 
 
 def hidden_fields(html: str, form_index: int = 0) -> tuple[str, dict[str, str]]:
-    forms = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', html, re.S)
+    forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html, re.S)
     action, body = forms[form_index]
     return action, dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
 

@@ -1,0 +1,236 @@
+"""The second factor, read from the outbox like a user reads their phone: phone entry,
+codes by SMS and voice, trusted devices, step-up, lockout."""
+
+from datetime import timedelta
+
+import pytest
+
+from idp.extensions import db
+from idp.models import Account, AuditEvent, OneTimeCode, TrustedDevice
+from tests.helpers import PASSWORD, page_text, pkce_pair
+
+
+@pytest.fixture
+def rp(actors):
+    return actors.client()
+
+
+def _to_code_page(actors, rp, identifier, **params):
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge, **params).headers["Location"]
+    response = actors.submit_login(login_url, identifier)
+    assert response.headers["Location"].startswith("/login/code"), response.headers["Location"]
+    page = actors.browser.get(response.headers["Location"])
+    return response.headers["Location"], page
+
+
+def _account(app, identifier) -> Account:
+    return db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
+
+
+def test_first_login_without_phone_asks_for_it_and_keeps_it_once_verified(actors, app, rp):
+    identifier = actors.account(phone=None)
+    other = actors.account(email="bob@mairie.example")
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    response = actors.submit_login(login_url, identifier)
+    assert response.headers["Location"].startswith("/login/phone")
+    phone_url = response.headers["Location"]
+    page = actors.browser.get(phone_url)
+    assert 'autocomplete="tel"' in page.get_data(as_text=True)
+
+    bad = actors.post_form(phone_url, {"phone": "12"})
+    assert bad.status_code == 400 and "n'est pas valide" in page_text(bad)
+    with app.app_context():
+        taken = _account(app, other).phone
+    duplicate = actors.post_form(phone_url, {"phone": taken})
+    assert duplicate.status_code == 400 and "déjà utilisé" in page_text(duplicate)
+
+    response = actors.post_form(phone_url, {"phone": "06 55 44 33 22"})
+    assert response.headers["Location"].startswith("/login/code")
+    with app.app_context():
+        assert _account(app, identifier).phone is None  # not before the code proves it
+    code_page = actors.browser.get(response.headers["Location"])
+    assert 'autocomplete="one-time-code"' in code_page.get_data(as_text=True)
+    assert 'inputmode="numeric"' in code_page.get_data(as_text=True)
+    sms = actors.outbox()[-1]
+    assert sms["channel"] == "sms" and sms["to"] == "+33655443322"
+    final = actors.finish_login(actors.post_form(response.headers["Location"], {"code": actors.last_code()},
+                                                 page=code_page))
+    assert "code=" in final.headers["Location"]
+    with app.app_context():
+        account = _account(app, identifier)
+        assert account.phone == "+33655443322" and account.phone_line_type == "mobile"
+        assert account.code_verified_at is not None and account.confirmed_at is not None
+
+
+@pytest.mark.parametrize("number, channel, amr", [("05 56 11 14 14", "voice", "tel"),
+                                                  ("09 51 23 45 67", "voice", "tel"),
+                                                  ("0692 12 34 56", "sms", "sms")])
+def test_the_line_type_chooses_sms_or_voice(actors, rp, number, channel, amr):
+    identifier = actors.account(phone=number)
+    tokens = actors.tokens_for(rp[0], rp[1], identifier)
+    message = actors.outbox()[-1]
+    assert message["channel"] == channel
+    if channel == "voice":
+        code = actors.last_code()
+        assert ", ".join(code) in message["body"]  # digits read one by one
+    assert actors.id_token_claims(tokens["id_token"])["amr"] == ["pwd", "otp", amr, "mfa"]
+
+
+def test_codes_are_single_use_hashed_and_expire(actors, app, rp):
+    identifier = actors.account()
+    code_url, page = _to_code_page(actors, rp, identifier)
+    code = actors.last_code()
+    with app.app_context():
+        record = db.session.execute(db.select(OneTimeCode)).scalar_one()
+        assert code not in record.digest and len(record.digest) == 64
+        assert record.expires_at - record.created_at == timedelta(minutes=5)
+        record.expires_at = record.created_at
+        db.session.commit()
+    expired = actors.post_form(code_url, {"code": code}, page=page)
+    assert expired.status_code == 401 and "expiré" in page_text(expired)
+
+
+def test_wrong_codes_count_and_a_code_dies_after_its_attempts(actors, app, rp):
+    identifier = actors.account()
+    code_url, page = _to_code_page(actors, rp, identifier)
+    code = actors.last_code()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(2):
+        response = actors.post_form(code_url, {"code": wrong}, page=page)
+        assert response.status_code == 401 and "Code incorrect." in page_text(response)
+    response = actors.post_form(code_url, {"code": wrong}, page=page)
+    assert "Trop d'erreurs pour ce code" in page_text(response)
+    # The right code no longer works: it was voided.
+    assert actors.post_form(code_url, {"code": code}, page=page).status_code == 401
+    with app.app_context():
+        assert _account(app, identifier).failed_logins == 3
+
+
+def test_resend_waits_for_the_delay_and_a_new_code_voids_the_old(actors, app, rp):
+    identifier = actors.account()
+    code_url, page = _to_code_page(actors, rp, identifier)
+    first = actors.last_code()
+    too_soon = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
+    assert too_soon.status_code == 429 and "Patientez" in page_text(too_soon)
+    assert len(actors.outbox()) == 1
+    with app.app_context():
+        record = db.session.execute(db.select(OneTimeCode)).scalar_one()
+        record.created_at -= timedelta(minutes=2)
+        db.session.commit()
+    resent = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
+    assert resent.status_code == 200 and len(actors.outbox()) == 2
+    second = actors.last_code()
+    if first != second:
+        assert actors.post_form(code_url, {"code": first}, page=page).status_code == 401
+    final = actors.finish_login(actors.post_form(code_url, {"code": second}, page=page))
+    assert "code=" in final.headers["Location"]
+
+
+def test_send_limit_per_account(actors, app, rp):
+    identifier = actors.account()
+    code_url, page = _to_code_page(actors, rp, identifier)
+    def wait_past_the_resend_delay():
+        with app.app_context():
+            for record in db.session.execute(db.select(OneTimeCode)).scalars():
+                record.created_at -= timedelta(minutes=2)
+            db.session.commit()
+
+    for _ in range(4):
+        wait_past_the_resend_delay()
+        assert actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page).status_code == 200
+    wait_past_the_resend_delay()
+    limited = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
+    assert limited.status_code == 429 and "Trop de codes" in page_text(limited)
+    assert len(actors.outbox()) == 5
+    with app.app_context():
+        assert db.session.execute(
+            db.select(AuditEvent).filter_by(event="code.send_limited")).scalar_one().detail == {"scope": "account"}
+
+
+def test_trusted_device_skips_the_code_for_its_account_only_and_gives_one_factor(actors, app, rp):
+    alice = actors.account()
+    bob = actors.account(email="bob@mairie.example", first_name="Bob")
+    actors.tokens_for(rp[0], rp[1], alice)
+    codes_sent = len(actors.outbox())
+    again = actors.tokens_for(rp[0], rp[1], alice, prompt="login")
+    claims = actors.id_token_claims(again["id_token"])
+    assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:peps:acr:pwd"
+    assert len(actors.outbox()) == codes_sent
+    # Bob on the same browser still needs his own code.
+    _to_code_page(actors, rp, bob, prompt="login")
+    with app.app_context():
+        device = db.session.execute(db.select(TrustedDevice)).scalar_one()
+        assert device.account.identifier == alice
+        assert device.expires_at - device.created_at == timedelta(days=7)
+
+
+def test_a_trusted_device_older_than_the_policy_needs_a_code(actors, app, rp):
+    identifier = actors.account()
+    actors.tokens_for(rp[0], rp[1], identifier)
+    with app.app_context():
+        device = db.session.execute(db.select(TrustedDevice)).scalar_one()
+        device.created_at -= timedelta(days=7)
+        db.session.commit()
+    _to_code_page(actors, rp, identifier, prompt="login")
+
+
+def test_administrators_trust_a_device_for_one_day(actors, app, rp):
+    identifier = actors.account(profile="administrator")
+    actors.tokens_for(rp[0], rp[1], identifier)
+    with app.app_context():
+        device = db.session.execute(db.select(TrustedDevice)).scalar_one()
+        assert device.expires_at - device.created_at == timedelta(days=1)
+        device.created_at -= timedelta(hours=25)
+        db.session.commit()
+    _to_code_page(actors, rp, identifier, prompt="login")
+
+
+def test_the_rncps_service_always_needs_a_code(actors):
+    identifier = actors.account(services=("pensions", "rncps"))
+    pensions = actors.client(service="pensions")
+    rncps = actors.client(service="rncps")
+    actors.tokens_for(*pensions, identifier)
+    single = actors.tokens_for(*pensions, identifier, prompt="login")  # trusted device: one factor
+    assert actors.id_token_claims(single["id_token"])["acr"] == "urn:peps:acr:pwd"
+    sent = len(actors.outbox())
+    tokens = actors.tokens_for(*rncps, identifier)
+    assert len(actors.outbox()) == sent + 1
+    assert actors.id_token_claims(tokens["id_token"])["acr"] == "urn:peps:acr:mfa"
+
+
+def test_five_failures_lock_a_local_account_and_the_password_then_points_to_reset(actors, app, rp):
+    identifier = actors.account()
+    code_url, page = _to_code_page(actors, rp, identifier)
+    code = actors.last_code()
+    actors.post_form(code_url, {"code": f"{(int(code) + 1) % 10**6:06d}"}, page=page)  # one code failure
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge, prompt="login").headers["Location"]
+    for attempt in range(4):  # four password failures
+        response = actors.submit_login(login_url, identifier, "wrong password " + str(attempt))
+        assert response.status_code == 401
+    with app.app_context():
+        account = _account(app, identifier)
+        assert account.status == "locked" and account.failed_logins == 5
+    locked = actors.submit_login(login_url, identifier, PASSWORD)
+    assert locked.status_code == 403
+    text = page_text(locked)
+    assert "bloqué" in text and "/password/forgot" in locked.get_data(as_text=True)
+    # A wrong password on a locked account, or an unknown identifier: the generic answer.
+    assert "Identifiant ou mot de passe incorrect." in page_text(actors.submit_login(login_url, identifier, "nope nope"))
+    assert "Identifiant ou mot de passe incorrect." in page_text(actors.submit_login(login_url, "XYZ123456", "x" * 12))
+
+
+def test_policy_edits_apply_without_restart_and_bad_edits_are_ignored(actors, app, rp, tmp_path):
+    policy_file = app.extensions["idp.policy"].path
+    edited = tmp_path / "policy.yaml"
+    edited.write_text(policy_file.read_text(encoding="utf-8").replace("  length: 6 ", "  length: 8 "))
+    app.extensions["idp.policy"].path = edited
+    identifier = actors.account()
+    _to_code_page(actors, rp, identifier)
+    assert len(actors.last_code_digits()) == 8
+    edited.write_text(edited.read_text().replace("  length: 8 ", "  length: four "))
+    second = actors.account(email="zoe@mairie.example")
+    _to_code_page(actors, rp, second, prompt="login")
+    assert len(actors.last_code_digits()) == 8  # the last valid policy stays in force
