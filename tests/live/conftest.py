@@ -40,21 +40,22 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 
 class LiveIdP:
-    def __init__(self, base: Path, database_url: str, workers: int = 2):
+    def __init__(self, base: Path, database_url: str, workers: int = 2, config: dict | None = None,
+                 env: dict | None = None):
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.outbox = base / "outbox.jsonl"
         self.config = base / "live.yaml"
-        self.config.write_text(
-            json.dumps({
-                "issuer": self.issuer,
-                "instance_path": str(base / "instance"),
-                "database_url": database_url,
-                "messages": {"outbox_file": str(self.outbox)},
-            }),
-            encoding="utf-8",
-        )
-        self.env = {**os.environ, "IDP_CONFIG": str(self.config)}
+        settings = {
+            "issuer": self.issuer,
+            "instance_path": str(base / "instance"),
+            "database_url": database_url,
+            "messages": {"outbox_file": str(self.outbox)},
+        }
+        for key, value in (config or {}).items():
+            settings[key] = {**settings.get(key, {}), **value} if isinstance(value, dict) else value
+        self.config.write_text(json.dumps(settings), encoding="utf-8")
+        self.env = {**os.environ, "IDP_CONFIG": str(self.config), **(env or {})}
         self.workers = workers
         self.process: subprocess.Popen | None = None
         self.log_path = base / "gunicorn.log"

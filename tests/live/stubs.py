@@ -1,0 +1,168 @@
+"""Local stand-ins for the outside world, spoken to over real sockets on 127.0.0.1:
+an HTTPS server that answers like Vonage's SMS and Voice APIs, and an SMTP server."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from .conftest import free_port
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for IP 127.0.0.1 and its key, as PEM files."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "stub-cert.pem", folder / "stub-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def pkcs8_private_key() -> tuple[str, RSAKey]:
+    """A Vonage application key: PKCS#8 PEM (the SDK refuses PKCS#1) and its public half."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem, RSAKey.import_key(public)
+
+
+class VonageStub:
+    """Answers ``POST /sms/json`` and ``POST /v1/calls`` as Vonage does, recording requests.
+
+    ``mode`` picks the answer: ``ok``, ``sms-status-N`` (an SMS API error status),
+    ``http-401``/``http-429``/``http-500``, or ``slow`` (longer than the client's timeout)."""
+
+    def __init__(self, folder: Path, api_key: str, api_secret: str, application_id: str, voice_key: RSAKey):
+        self.cert, self.key = self_signed_certificate(folder)
+        self.port = free_port()
+        self.requests: list[dict] = []
+        self.mode = "ok"
+        self.credentials = (api_key, api_secret)
+        self.application_id, self.voice_key = application_id, voice_key
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                stub.handle(self, body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _reply(self, handler, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def handle(self, handler, body: bytes) -> None:
+        record = {"path": handler.path, "headers": dict(handler.headers), "mode": self.mode}
+        if handler.path == "/sms/json":
+            record["form"] = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            expected = base64.b64encode(":".join(self.credentials).encode()).decode()
+            record["authenticated"] = handler.headers.get("Authorization") == f"Basic {expected}"
+        else:
+            record["json"] = json.loads(body or b"{}")
+            token = handler.headers.get("Authorization", "").removeprefix("Bearer ")
+            try:
+                claims = jwt.decode(token, self.voice_key, algorithms=["RS256"]).claims
+                record["authenticated"] = claims.get("application_id") == self.application_id
+            except Exception:  # noqa: BLE001 - any bad token is simply unauthenticated
+                record["authenticated"] = False
+        self.requests.append(record)
+        mode = self.mode
+        if mode == "slow":
+            time.sleep(3)
+        if mode.startswith("http-"):
+            return self._reply(handler, int(mode[5:]), {"type": "error", "title": mode})
+        if not record["authenticated"]:
+            return self._reply(handler, 401, {"type": "unauthorized", "title": "Bad credentials"})
+        if handler.path == "/sms/json":
+            status = mode.removeprefix("sms-status-") if mode.startswith("sms-status-") else "0"
+            message = {"status": status, "message-id": uuid.uuid4().hex, "to": record["form"].get("to")}
+            if status != "0":
+                message["error-text"] = {"1": "Throttled", "2": "Missing params", "6": "Invalid message"}.get(
+                    status, "Error")
+            return self._reply(handler, 200, {"message-count": "1", "messages": [message]})
+        return self._reply(handler, 201, {"uuid": uuid.uuid4().hex, "status": "started",
+                                          "direction": "outbound", "conversation_uuid": "CON-" + uuid.uuid4().hex})
+
+
+class _Mailbox:
+    def __init__(self):
+        self.messages: list[dict] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+        self.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                              "data": envelope.content.decode("utf-8", "replace")})
+        return "250 OK"
+
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port, keeping what it receives."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.mailbox = _Mailbox()
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[dict]:
+        return self.mailbox.messages
