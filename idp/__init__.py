@@ -36,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     _configure_logging(app)
 
     from . import database, errors, messaging, web
+    from .account import bp as account_bp
     from .health import bp as health_bp
     from .login import second_factor  # noqa: F401  (adds its steps to the login blueprint)
     from .login.views import bp as login_bp
@@ -51,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     messaging.init_app(app)
     server.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(account_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)

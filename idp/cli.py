@@ -199,6 +199,67 @@ def accounts_list(siret: str | None, as_json: bool) -> None:
     _emit(as_json, rows, text or "No accounts.")
 
 
+def _find(identifier: str) -> Account:
+    account = db.session.execute(
+        db.select(Account).filter_by(identifier=identifier.strip().upper())
+    ).scalar_one_or_none()
+    if account is None:
+        raise AccountError(f"no account {identifier}")
+    return account
+
+
+@accounts.command("unlock")
+@click.argument("identifier")
+@json_option
+@with_app
+def accounts_unlock(identifier: str, as_json: bool) -> None:
+    """Unlock a locked account (the user normally does it by resetting the password)."""
+    from .lockout import unlock
+
+    account = _find(identifier)
+    unlock(account)
+    _emit(as_json, _account_data(account), f"{account.identifier}: {account.status}.")
+
+
+@accounts.command("set-phone")
+@click.argument("identifier")
+@click.argument("phone")
+@json_option
+@with_app
+def accounts_set_phone(identifier: str, phone: str, as_json: bool) -> None:
+    """Correct an account's authentication phone; its trusted devices are revoked."""
+    from . import audit, devices
+    from .accounts import check_phone
+
+    account = _find(identifier)
+    account.phone, account.phone_line_type = check_phone(phone, account)
+    devices.revoke_all(account, "phone changed")
+    audit.record("account.phone_changed", account_id=account.id, by="cli")
+    _emit(as_json, _account_data(account), f"{account.identifier}: phone {account.phone}.")
+
+
+@accounts.command("wipe-phones")
+@click.option("--establishment", "siret", help="Only this establishment's accounts.")
+@click.option("--yes", is_flag=True, help="Do it (without this flag, only count).")
+@json_option
+@with_app
+def accounts_wipe_phones(siret: str | None, yes: bool, as_json: bool) -> None:
+    """Before the rollout: remove every phone number; users enter theirs at next login."""
+    from . import audit, devices
+
+    query = db.select(Account).where(Account.phone.is_not(None))
+    if siret:
+        query = query.where(Account.establishment_id == _establishment(siret).id)
+    found = list(db.session.execute(query).scalars())
+    if yes:
+        for account in found:
+            account.phone = account.phone_line_type = None
+            devices.revoke_all(account, "phone wiped")
+        audit.record("account.phones_wiped", count=len(found), establishment=siret)
+    verb = "wiped" if yes else "would wipe (add --yes)"
+    _emit(as_json, {"wiped" if yes else "would_wipe": len(found)}, f"{verb}: {len(found)} phone numbers.")
+
+
 def _client_data(client: Client) -> dict:
     return {
         "client_id": client.client_id,

@@ -12,7 +12,8 @@ from .i18n import messages
 
 log = logging.getLogger("idp")
 
-_DEFAULT_KEYS = {400: "error.invalid_request", 404: "error.not_found", 405: "error.method"}
+_DEFAULT_KEYS = {400: "error.invalid_request", 401: "error.account.signed_out", 404: "error.not_found",
+                 405: "error.method"}
 
 
 def _page(error: HTTPException):

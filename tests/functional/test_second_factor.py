@@ -235,3 +235,21 @@ def test_policy_edits_apply_without_restart_and_bad_edits_are_ignored(actors, ap
     second = actors.account(email="zoe@mairie.example")
     _to_code_page(actors, rp, second, prompt="login")
     assert len(actors.last_code_digits()) == 8  # the last valid policy stays in force
+
+
+def test_the_user_sees_and_revokes_trusted_workstations(actors, app, rp):
+    assert actors.browser.get("/account").status_code == 401
+    identifier = actors.account()
+    actors.tokens_for(rp[0], rp[1], identifier)
+    page = actors.browser.get("/account")
+    assert page.status_code == 200 and "Mes postes de confiance" in page_text(page)
+    with app.app_context():
+        device = db.session.execute(db.select(TrustedDevice)).scalar_one()
+    forged = actors.browser.post(f"/account/devices/{device.id}/revoke", data={"csrf_token": "x"})
+    assert forged.status_code == 400
+    response = actors.post_form("/account", {})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.execute(db.select(TrustedDevice)).scalar_one().revoked_at is not None
+    assert "Aucun poste de confiance." in page_text(actors.browser.get("/account"))
+    _to_code_page(actors, rp, identifier, prompt="login")  # the code is asked again

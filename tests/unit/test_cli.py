@@ -86,3 +86,19 @@ def test_bad_configuration_stops_the_command(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["keys", "list"])
     assert result.exit_code != 0
     assert str(overlay) in result.output and "oidc.signing_alg" in result.output
+
+
+def test_unlock_set_phone_and_wipe_phones(idp):
+    idp("establishments", "create", "--siret", "21330063500017", "--name", "Mairie")
+    first = _json(idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Un",
+                      "--first-name", "Agent", "--email", "un@mairie.example", "--phone", "06 11 11 11 11", "--json"))
+    assert first["phone"] == "+33611111111"
+    second = _json(idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Deux",
+                       "--first-name", "Agent", "--email", "deux@mairie.example", "--json"))
+    assert "another account" in idp("accounts", "set-phone", second["identifier"], "0611111111", ok=False).output
+    changed = _json(idp("accounts", "set-phone", second["identifier"], "05 56 11 14 14", "--json"))
+    assert changed["phone"] == "+33556111414"
+    assert _json(idp("accounts", "unlock", first["identifier"], "--json"))["status"] == "active"
+    assert _json(idp("accounts", "wipe-phones", "--json")) == {"would_wipe": 2}
+    assert _json(idp("accounts", "wipe-phones", "--yes", "--json")) == {"wiped": 2}
+    assert all(a["phone"] is None for a in _json(idp("accounts", "list", "--json")))
