@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 NODE_DIR := tests/live/node
 
-.PHONY: help run test lint bench clean
+.PHONY: help run demo test lint bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,11 @@ run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and 
 	$(VENV)/bin/idp init --demo
 	@$(PY) -m idp.demo_banner
 	$(VENV)/bin/gunicorn --no-control-socket --workers 2 --bind 127.0.0.1:5000 --access-logfile - wsgi:app
+
+demo: $(VENV)/.installed ## Run the IdP and the RNCPS example app (http://127.0.0.1:5001) side by side
+	$(VENV)/bin/idp init --demo
+	@$(PY) -m idp.demo_banner
+	$(PY) examples/run_demo.py
 
 test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## Run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest

@@ -13,7 +13,8 @@ from .extensions import db
 from .models import Account
 
 DEMO_FILE = "demo.json"
-DEMO_REDIRECT_URI = "http://127.0.0.1:5001/callback"
+DEMO_REDIRECT_URI = "http://127.0.0.1:5002/callback"
+RNCPS_REDIRECT_URI = "http://127.0.0.1:5001/callback"  # examples/rncps (make demo)
 
 
 def load_demo() -> dict:
@@ -28,7 +29,7 @@ def load_demo() -> dict:
     people = [
         ("administrator", "Mme", "Dupont", "Jeanne", "jeanne.dupont@demoville.fr", [pensions, rncps]),
         ("administrator", "M", "Martin", "Paul", "paul.martin@demoville.fr", [pensions]),
-        ("user", "Mme", "Bernard", "Claire", "claire.bernard@demoville.fr", [pensions]),
+        ("user", "Mme", "Bernard", "Claire", "claire.bernard@demoville.fr", [pensions, rncps]),
     ]
     accounts = []
     for profile, civility, last, first, email, services in people:
@@ -43,10 +44,22 @@ def load_demo() -> dict:
         client_id="demo",
         service=pensions,
         redirect_uris=[DEMO_REDIRECT_URI],
+        post_logout_redirect_uris=["http://127.0.0.1:5002/"],
+    )
+    rncps_client, rncps_secret = create_client(
+        "RNCPS (démo)",
+        client_id="rncps",
+        service=rncps,
+        redirect_uris=[RNCPS_REDIRECT_URI],
         post_logout_redirect_uris=["http://127.0.0.1:5001/"],
+        default_acr="urn:peps:acr:mfa",
     )
     db.session.commit()
-    data = {"accounts": accounts, "client": {"client_id": client.client_id, "client_secret": secret}}
+    data = {
+        "accounts": accounts,
+        "client": {"client_id": client.client_id, "client_secret": secret},
+        "rncps": {"client_id": rncps_client.client_id, "client_secret": rncps_secret},
+    }
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     path.chmod(0o600)
     return data

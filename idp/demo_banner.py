@@ -19,6 +19,9 @@ def main() -> None:
     client = data.get("client") or {}
     if client:
         print(f"  demo client   client_id {client['client_id']}  secret {client['client_secret']}")
+    rncps = data.get("rncps") or {}
+    if rncps:
+        print(f"  RNCPS example client_id {rncps['client_id']} (make demo: http://127.0.0.1:5001)")
     print(f"Messages go to the console and to {settings.path(settings.messages.outbox_file)}\n")
 
 

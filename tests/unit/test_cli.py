@@ -102,3 +102,11 @@ def test_unlock_set_phone_and_wipe_phones(idp):
     assert _json(idp("accounts", "wipe-phones", "--json")) == {"would_wipe": 2}
     assert _json(idp("accounts", "wipe-phones", "--yes", "--json")) == {"wiped": 2}
     assert all(a["phone"] is None for a in _json(idp("accounts", "list", "--json")))
+
+
+def test_init_demo_creates_the_demo_once(idp):
+    first = _json(idp("init", "--demo", "--json"))["demo"]
+    assert [a["profile"] for a in first["accounts"]] == ["administrator", "administrator", "user"]
+    assert first["client"]["client_id"] == "demo" and first["rncps"]["client_id"] == "rncps"
+    again = _json(idp("init", "--demo", "--json"))["demo"]
+    assert again == first  # not created twice

@@ -1,0 +1,117 @@
+"""A small relying application standing for the RNCPS register.
+
+It logs users in through the IdP asking for the multi-factor level, and its API answers
+callers whose access token carries a weaker level with RFC 9470's
+``insufficient_user_authentication`` challenge.
+
+Run beside the IdP with ``make demo``; configuration from the environment:
+``RNCPS_ISSUER``, ``RNCPS_CLIENT_ID``, ``RNCPS_CLIENT_SECRET``, ``RNCPS_BASE_URL``,
+``RNCPS_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+import requests
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, abort, jsonify, redirect, render_template_string, request, session, url_for
+
+MFA = "urn:peps:acr:mfa"
+MAX_AGE = 3600  # the API wants an authentication of the last hour
+
+PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>RNCPS (démo)</title></head>
+<body><h1>RNCPS — démonstration</h1>
+{% if user %}<p id="who">Connecté : {{ user.get("name") or user["sub"] }} — acr {{ user["acr"] }}
+(amr {{ user["amr"]|join(", ") }})</p>
+<p>Jeton d'accès pour l'API : <code id="token">{{ token }}</code></p>
+<p><a href="{{ url_for('logout') }}">Se déconnecter</a></p>
+{% else %}<p><a id="login" href="{{ url_for('login') }}">Se connecter avec PEP's</a></p>{% endif %}
+</body></html>"""
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    settings = {
+        "ISSUER": os.environ.get("RNCPS_ISSUER", "http://127.0.0.1:5000"),
+        "CLIENT_ID": os.environ.get("RNCPS_CLIENT_ID", "rncps"),
+        "CLIENT_SECRET": os.environ.get("RNCPS_CLIENT_SECRET", ""),
+        "BASE_URL": os.environ.get("RNCPS_BASE_URL", "http://127.0.0.1:5001"),
+        "SECRET_KEY": os.environ.get("RNCPS_SECRET_KEY") or secrets.token_urlsafe(32),
+    }
+    settings.update(config or {})
+    app.config.update(settings)
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
+    if app.config["ISSUER"].startswith("http://"):
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # loopback demo only
+    oauth = OAuth(app)
+    oauth.register(
+        "peps",
+        client_id=app.config["CLIENT_ID"],
+        client_secret=app.config["CLIENT_SECRET"],
+        server_metadata_url=app.config["ISSUER"] + "/.well-known/openid-configuration",
+        client_kwargs={"scope": "openid profile peps", "code_challenge_method": "S256"},
+    )
+
+    @app.get("/")
+    def home():
+        return render_template_string(PAGE, user=session.get("user"), token=session.get("access_token"))
+
+    @app.get("/login")
+    def login():
+        return oauth.peps.authorize_redirect(app.config["BASE_URL"] + url_for("callback"), acr_values=MFA)
+
+    @app.get("/callback")
+    def callback():
+        token = oauth.peps.authorize_access_token()  # checks state, PKCE, ID token signature, nonce
+        claims = token["userinfo"]
+        if claims.get("acr") != MFA:
+            abort(403, description="the IdP returned a lower authentication level")
+        session["user"] = dict(claims)
+        session["access_token"] = token["access_token"]
+        return redirect(url_for("home"))
+
+    @app.get("/logout")
+    def logout():
+        session.clear()
+        return redirect(url_for("home"))
+
+    @app.get("/api/records")
+    def records():
+        """A protected API: introspects the bearer token and demands the MFA level."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return _challenge(None)
+        info = requests.post(
+            oauth.peps.load_server_metadata()["introspection_endpoint"],
+            data={"token": header[7:]},
+            auth=(app.config["CLIENT_ID"], app.config["CLIENT_SECRET"]),
+            timeout=10,
+        ).json()
+        if not info.get("active"):
+            return _challenge("invalid_token")
+        too_old = time.time() - info.get("auth_time", 0) > MAX_AGE
+        if info.get("acr") != MFA or too_old:
+            return _challenge(
+                "insufficient_user_authentication",
+                "A stronger authentication is required" if not too_old else "A more recent authentication is required",
+            )
+        return jsonify(records=[{"nir": "1 85 05 33 063 123 45", "benefits": ["RSA", "APL"]}], sub=info["sub"])
+
+    def _challenge(error: str | None, description: str | None = None):
+        parts = ['Bearer realm="rncps"']
+        if error:
+            parts.append(f'error="{error}"')
+        if description:
+            parts.append(f'error_description="{description}"')
+        if error == "insufficient_user_authentication":
+            parts += [f'acr_values="{MFA}"', f'max_age="{MAX_AGE}"']
+        return jsonify(error=error), 401, {"WWW-Authenticate": ", ".join(parts)}
+
+    return app
+
+
+if __name__ == "__main__":
+    create_app().run(host="127.0.0.1", port=5001)
