@@ -28,7 +28,8 @@ demo: $(VENV)/.installed ## Run the IdP and the RNCPS example app (http://127.0.
 	@$(PY) -m idp.demo_banner
 	$(PY) examples/run_demo.py
 
-test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## Run the whole suite (SQLite and PostgreSQL)
+test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## Policy scenarios, then the whole suite (SQLite and PostgreSQL)
+	$(VENV)/bin/idp policy test policies/scenarios --policy policies/default.yaml
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed ## Measure token-endpoint throughput
