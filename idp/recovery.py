@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from sqlalchemy import func, update
+from werkzeug.datastructures import MultiDict
 
 from connectors.senders import Message, SendError
 
@@ -138,7 +139,7 @@ def reset_password():
         return render_template("reset_password.html", token=token, error=error, minimum=minimum), 400
     reset.new_password_hash = hash_password(password)
     account = reset.account
-    flow = login_flow.start(request.values, None, purpose="password_reset", account=account)
+    flow = login_flow.start(MultiDict(), None, purpose="password_reset", account=account)
     flow.state = {**flow.state, "reset_id": reset.id}
     if account.phone is None:  # nothing to send a code to: the emailed link is the proof
         flow.state = {**flow.state, "require_code": False}

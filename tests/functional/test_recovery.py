@@ -60,6 +60,13 @@ def test_reset_with_a_code_unlocks_and_ends_devices_and_sessions(actors, app, rp
     response = actors.post_form(link, {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}, page=form)
     # The account has a phone: a code is needed before the password changes.
     assert response.headers["Location"].startswith("/login/code")
+    from idp.models import LoginFlow, PasswordReset
+
+    with app.app_context():
+        flow = db.session.execute(db.select(LoginFlow)).scalars().all()[-1]
+        assert NEW_PASSWORD not in repr(flow.params) + repr(flow.state)  # never stored in clear
+        pending = db.session.execute(db.select(PasswordReset.new_password_hash)).scalar_one()
+        assert pending.startswith("$argon2id$")
     code_page = actors.browser.get(response.headers["Location"])
     with app.app_context():
         assert db.session.execute(db.select(Account.status)).scalar_one() == "locked"
