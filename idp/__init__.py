@@ -35,10 +35,10 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     _configure_logging(app)
 
-    from . import database, errors, messaging, web
+    from . import database, errors, federation, messaging, web
     from .account import bp as account_bp
     from .health import bp as health_bp
-    from .login import second_factor  # noqa: F401  (adds its steps to the login blueprint)
+    from .login import second_factor, upstream  # noqa: F401  (add their steps to the login blueprint)
     from .login.views import bp as login_bp
     from .logout import bp as logout_bp
     from .oidc import server
@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     database.init_app(app)
     web.init_app(app)
     messaging.init_app(app)
+    federation.init_app(app)
     server.init_app(app)
     errors.init_app(app)
     app.register_blueprint(account_bp)

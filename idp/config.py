@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .durations import parse_duration
 from .yamlfile import FileProblem, first_problem, read_mapping
@@ -112,6 +112,36 @@ class UIConfig(_Section):
     locales: list[Literal["fr", "en"]]
 
 
+class UpstreamConfig(_Section):
+    """An upstream OpenID provider users may log in with (``kind`` picks defaults)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    kind: Literal["oidc", "net-entreprises"] = "oidc"
+    label: str | None = None
+    issuer: str
+    client_id: str = Field(min_length=1)
+    client_secret: str | None = None   # from IDP_UPSTREAM_<ID>_SECRET
+    scopes: list[str] = ["openid", "profile", "email"]
+    claims: dict[Literal["siret", "email", "given_name", "family_name"], str] = {}
+    use_userinfo: bool = True
+    timeout: Duration = timedelta(seconds=10)
+    ca_bundle: str | None = None
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or value.endswith("/"):
+            raise ValueError("must be an absolute http(s) URL without trailing slash")
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("must use https (http only on loopback)")
+        return value
+
+    @property
+    def secret_variable(self) -> str:
+        return "IDP_UPSTREAM_" + self.id.upper().replace("-", "_") + "_SECRET"
+
+
 class Settings(_Section):
     environment: Literal["development", "production"]
     issuer: str
@@ -122,7 +152,16 @@ class Settings(_Section):
     oidc: OIDCConfig
     messages: MessagesConfig
     ui: UIConfig
+    upstreams: list[UpstreamConfig] = []
     secret_key: str = ""
+
+    @field_validator("upstreams")
+    @classmethod
+    def _unique_ids(cls, value: list[UpstreamConfig]) -> list[UpstreamConfig]:
+        ids = [u.id for u in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("upstream ids must be unique")
+        return value
 
     @field_validator("issuer")
     @classmethod
@@ -198,6 +237,7 @@ def load_settings(
     for variable, section, key in SECRET_VARIABLES:
         if environ.get(variable):
             sources.append((f"${variable}", {"messages": {section: {key: environ[variable]}}}))
+    upstream_secrets = {k: v for k, v in environ.items() if k.startswith("IDP_UPSTREAM_") and k.endswith("_SECRET")}
 
     merged: dict[str, Any] = {}
     for _, data in sources:
@@ -209,18 +249,24 @@ def load_settings(
                 return name
         return sources[-1][0] if len(sources) > 1 else sources[0][0]
 
+    for index, upstream in enumerate(merged.get("upstreams") or []):
+        if isinstance(upstream, dict) and isinstance(upstream.get("id"), str):
+            variable = "IDP_UPSTREAM_" + upstream["id"].upper().replace("-", "_") + "_SECRET"
+            if variable in upstream_secrets:
+                merged["upstreams"][index] = {**upstream, "client_secret": upstream_secrets[variable]}
+
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         key, problem = first_problem(exc)
         raise ConfigError(source_of(key), key, problem) from None
     _check_environment(settings, source_of)
-    _check_senders(settings, source_of)
+    _check_secrets(settings, source_of)
     return settings
 
 
-def _check_senders(settings: Settings, source_of) -> None:
-    """Each configured provider has what it needs, named by the key or variable to set."""
+def _check_secrets(settings: Settings, source_of) -> None:
+    """Each configured sender and upstream has what it needs, named by the key or variable."""
     messages = settings.messages
     used = {*messages.sms, *messages.voice, *messages.email}
     needs = []
@@ -231,11 +277,15 @@ def _check_senders(settings: Settings, source_of) -> None:
         needs += [("messages.vonage.application_id", messages.vonage.application_id),
                   ("messages.vonage.voice_caller_number", messages.vonage.voice_caller_number),
                   ("$IDP_VONAGE_PRIVATE_KEY", messages.vonage.private_key)]
+    for index, upstream in enumerate(settings.upstreams):
+        needs.append((f"${upstream.secret_variable}", upstream.client_secret))
+        if settings.environment == "production" and not upstream.issuer.startswith("https://"):
+            raise ConfigError(source_of("upstreams"), f"upstreams.{index}.issuer", "must use https in production")
     for key, value in needs:
         if not value:
             file = key if key.startswith("$") else source_of(key)
             raise ConfigError(file, key.lstrip("$") if key.startswith("$") else key,
-                              "is required by the configured senders")
+                              "is required by the configured senders and upstreams")
 
 
 def _check_environment(settings: Settings, source_of) -> Settings:

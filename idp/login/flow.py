@@ -90,7 +90,7 @@ def decide(flow: LoginFlow) -> None:
     context = Context(
         # Changing a password is a sensitive action; step-up asks for the higher level.
         action="self.change_password" if purpose(flow) == "password_reset" else "login",
-        login_method="local",
+        login_method=flow.state.get("login_method", "local"),
         profile=account.profile,
         client=flow.client_id or None,
         service=flow.state.get("service"),

@@ -8,7 +8,7 @@ from flask import render_template, request
 
 from connectors.senders import SendError
 
-from .. import audit, codes
+from .. import audit, codes, federation
 from ..clock import now
 from ..extensions import db
 from ..lockout import record_failure, reset_failures
@@ -110,7 +110,13 @@ def code():
         db.session.commit()
         if result.reason in ("wrong", "exhausted") and login_flow.purpose(flow) != "password_reset":
             audit.record("login.code_failure", account_id=flow.account_id, reason=result.reason)
-            if record_failure(policy, flow.account, "code"):
+            if flow.state.get("login_method") == "federated":
+                # Federated logins are never locked: past the limit, the user waits.
+                until = federation.record_failure(policy, flow.account)
+                if until is not None:
+                    return render_template("upstream_error.html", message="upstream.wait", until=until,
+                                           **context), 429
+            elif record_failure(policy, flow.account, "code"):
                 return render_template("locked.html", **context), 403
         error = {"wrong": "code.wrong", "exhausted": "code.exhausted", "expired": "code.expired"}.get(
             result.reason, "code.none")
@@ -123,7 +129,10 @@ def code():
         account.phone_line_type = parse_phone(pending).line_type
         audit.record("account.phone_set", account_id=account.id)
     account.code_verified_at = now()
-    reset_failures(account)
+    if flow.state.get("login_method") == "federated":
+        federation.reset_failures(account)
+    else:
+        reset_failures(account)
     amr_channel = codes.CHANNEL_AMR[result.code.channel]
     login_flow.complete_step(flow, "code", amr=["otp", amr_channel])
     audit.record("login.code_ok", account_id=account.id, channel=result.code.channel)

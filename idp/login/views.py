@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from .. import audit
+from .. import audit, federation
 from ..clock import now
 from ..extensions import db
 from ..i18n import negotiate, set_locale
@@ -26,7 +26,7 @@ def page_context(flow: LoginFlow) -> dict:
         allow_form_target(params["redirect_uri"])
     elif client is not None and client.redirect_uris:
         allow_form_target(client.redirect_uris[0])
-    return {"flow": flow, "client": client}
+    return {"flow": flow, "client": client, "upstreams": list(federation.upstreams().values())}
 
 
 def _find_account(identifier: str) -> Account | None:

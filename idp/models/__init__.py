@@ -2,6 +2,7 @@
 
 from .accounts import Account, AccountService, Establishment, Service
 from .audit import AuditEvent
+from .federation import UpstreamLink
 from .mfa import OneTimeCode, PasswordReset, SendEvent, TrustedDevice
 from .oauth import AuthorizationCode, Client, ClientAssertionJti, SigningKey, Token
 from .sessions import LoginFlow, LoginSession
@@ -23,4 +24,5 @@ __all__ = [
     "SigningKey",
     "Token",
     "TrustedDevice",
+    "UpstreamLink",
 ]
