@@ -189,6 +189,43 @@ def accounts_wipe_phones(siret: str | None, yes: bool, as_json: bool) -> None:
     emit(as_json, {"wiped" if yes else "would_wipe": len(found)}, f"{verb}: {len(found)} phone numbers.")
 
 
+@accounts.command("links")
+@click.argument("identifier")
+@json_option
+@with_app
+def accounts_links(identifier: str, as_json: bool) -> None:
+    """The upstream identities (issuer, sub) linked to an account."""
+    from ..models import UpstreamLink
+
+    account = _find(identifier)
+    links = db.session.execute(db.select(UpstreamLink).filter_by(account_id=account.id)).scalars().all()
+    rows = [{"issuer": link.issuer, "sub": link.subject, "created_at": link.created_at.isoformat(),
+             "last_used_at": link.last_used_at.isoformat() if link.last_used_at else None} for link in links]
+    emit(as_json, rows, "\n".join(f"{r['issuer']}  {r['sub']}" for r in rows) or "No links.")
+
+
+@accounts.command("unlink")
+@click.argument("identifier")
+@click.option("--issuer", required=True)
+@click.option("--sub", "subject", required=True)
+@json_option
+@with_app
+def accounts_unlink(identifier: str, issuer: str, subject: str, as_json: bool) -> None:
+    """Remove a link: the next federated login links again by SIRET and email."""
+    from .. import audit
+    from ..models import UpstreamLink
+
+    account = _find(identifier)
+    link = db.session.execute(
+        db.select(UpstreamLink).filter_by(account_id=account.id, issuer=issuer, subject=subject)
+    ).scalar_one_or_none()
+    if link is None:
+        raise AccountError("no such link for this account")
+    db.session.delete(link)
+    audit.record("upstream.unlinked", account_id=account.id, issuer=issuer, subject=subject)
+    emit(as_json, {"unlinked": True}, f"{account.identifier}: unlinked {issuer} {subject}.")
+
+
 def _client_data(client: Client) -> dict:
     return {
         "client_id": client.client_id,

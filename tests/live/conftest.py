@@ -41,8 +41,9 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 class LiveIdP:
     def __init__(self, base: Path, database_url: str, workers: int = 2, config: dict | None = None,
-                 env: dict | None = None):
-        self.port = free_port()
+                 env: dict | None = None, port: int | None = None):
+        base.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.outbox = base / "outbox.jsonl"
         self.config = base / "live.yaml"
@@ -106,6 +107,13 @@ def walk_login(browser: Browser, issuer: str, response, outbox: Path, stop_at: s
         else:
             response = page
     return response
+
+
+def password_login(browser: Browser, issuer: str, location: str, identifier: str, password: str):
+    """On the login page at ``location``, submit the identifier and the password."""
+    page = browser.get(issuer + location)
+    action, fields = hidden_fields(page.text)
+    return browser.post(issuer + action, data={**fields, "identifier": identifier, "password": password})
 
 
 class Browser:

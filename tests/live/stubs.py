@@ -166,3 +166,92 @@ class SmtpServer:
     @property
     def messages(self) -> list[dict]:
         return self.mailbox.messages
+
+
+class MisbehavingProvider:
+    """A minimal OpenID provider on loopback whose ID tokens are wrong on purpose.
+
+    ``mode``: ``bad-signature`` (signed by a key not in its JWKS), ``wrong-audience``,
+    ``expired``, ``wrong-nonce``, or ``slow`` (the token endpoint outlives the client's
+    timeout). The authorization endpoint sends the browser straight back with a code."""
+
+    def __init__(self, client_id: str):
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.client_id = client_id
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "good", "alg": "RS256"}, private=True)
+        self.other_key = RSAKey.generate_key(2048, parameters={"kid": "good", "alg": "RS256"}, private=True)
+        self.mode = "bad-signature"
+        self.nonces: dict[str, str] = {}
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                provider.get(self)
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                provider.token(self, {k: v[0] for k, v in parse_qs(body).items()})
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _json(self, handler, payload: dict, status: int = 200) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def get(self, handler) -> None:
+        path, _, query = handler.path.partition("?")
+        if path == "/.well-known/openid-configuration":
+            return self._json(handler, {
+                "issuer": self.issuer, "authorization_endpoint": self.issuer + "/authorize",
+                "token_endpoint": self.issuer + "/token", "jwks_uri": self.issuer + "/jwks",
+                "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"]})
+        if path == "/jwks":
+            return self._json(handler, {"keys": [self.key.as_dict(private=False)]})
+        if path == "/authorize":
+            params = {k: v[0] for k, v in parse_qs(query).items()}
+            code = uuid.uuid4().hex
+            self.nonces[code] = params.get("nonce", "")
+            handler.send_response(302)
+            target = f"{params['redirect_uri']}?code={code}&state={params['state']}"
+            handler.send_header("Location", target)
+            handler.end_headers()
+            return None
+        return self._json(handler, {"error": "not_found"}, 404)
+
+    def token(self, handler, form: dict) -> None:
+        if self.mode == "slow":
+            time.sleep(3)
+        now = int(time.time())
+        claims = {"iss": self.issuer, "sub": "stub-user", "aud": self.client_id, "iat": now, "exp": now + 300,
+                  "nonce": self.nonces.get(form.get("code", ""), ""), "siret": "21330063500017",
+                  "email": "nobody@stub.example"}
+        key = self.key
+        if self.mode == "bad-signature":
+            key = self.other_key
+        elif self.mode == "wrong-audience":
+            claims["aud"] = "someone-else"
+        elif self.mode == "expired":
+            claims["exp"], claims["iat"] = now - 3600, now - 7200
+        elif self.mode == "wrong-nonce":
+            claims["nonce"] = "not-the-nonce"
+        id_token = jwt.encode({"alg": "RS256", "kid": "good"}, claims, key)
+        return self._json(handler, {"access_token": uuid.uuid4().hex, "token_type": "Bearer",
+                                    "expires_in": 300, "id_token": id_token})

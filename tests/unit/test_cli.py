@@ -110,3 +110,24 @@ def test_init_demo_creates_the_demo_once(idp):
     assert first["client"]["client_id"] == "demo" and first["rncps"]["client_id"] == "rncps"
     again = _json(idp("init", "--demo", "--json"))["demo"]
     assert again == first  # not created twice
+
+
+def test_administrators_see_and_remove_upstream_links(idp, tmp_path):
+    from idp import create_app
+    from idp.extensions import db
+    from idp.models import Account, UpstreamLink
+
+    idp("establishments", "create", "--siret", "21330063500017", "--name", "Mairie")
+    account = _json(idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Lien",
+                        "--first-name", "Lou", "--email", "lou@mairie.example", "--json"))
+    app = create_app()
+    with app.app_context():
+        account_id = db.session.execute(db.select(Account.id)).scalar_one()
+        db.session.add(UpstreamLink(issuer="https://ne.example", subject="u-1", account_id=account_id))
+        db.session.commit()
+    links = _json(idp("accounts", "links", account["identifier"], "--json"))
+    assert [(link["issuer"], link["sub"]) for link in links] == [("https://ne.example", "u-1")]
+    assert "no such link" in idp("accounts", "unlink", account["identifier"], "--issuer", "https://ne.example",
+                                 "--sub", "u-2", ok=False).output
+    idp("accounts", "unlink", account["identifier"], "--issuer", "https://ne.example", "--sub", "u-1")
+    assert _json(idp("accounts", "links", account["identifier"], "--json")) == []

@@ -116,3 +116,34 @@ def test_durations(text, seconds):
 def test_bad_durations(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("upstream, key, problem", [
+    ({"id": "ne", "issuer": "http://ne.example", "client_id": "c"}, "upstreams.0.issuer", "https"),
+    ({"id": "Net Entreprises", "issuer": "https://ne.example", "client_id": "c"}, "upstreams.0.id", "pattern"),
+    ({"id": "ne", "issuer": "https://ne.example"}, "upstreams.0.client_id", "required"),
+    ({"id": "ne", "issuer": "https://ne.example", "client_id": "c", "claims": {"nir": "x"}}, "upstreams.0.claims",
+     "siret"),
+    ({"id": "ne", "issuer": "https://ne.example", "client_id": "c"}, "IDP_UPSTREAM_NE_SECRET", "required"),
+])
+def test_bad_upstream_configuration_names_the_key(tmp_path, upstream, key, problem):
+    import json
+
+    path = _overlay(tmp_path, json.dumps({"upstreams": [upstream]}))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert caught.value.key.startswith(key)
+    assert problem in caught.value.problem
+
+
+def test_upstream_secret_from_the_environment(tmp_path):
+    import json
+
+    path = _overlay(tmp_path, json.dumps({"upstreams": [
+        {"id": "net-entreprises", "kind": "net-entreprises", "issuer": "https://ne.example", "client_id": "c"}]}))
+    settings = load_settings(path, environ={"IDP_UPSTREAM_NET_ENTREPRISES_SECRET": "s3cret"})
+    assert settings.upstreams[0].client_secret == "s3cret"
+    with pytest.raises(ConfigError, match="unique"):
+        load_settings(_overlay(tmp_path, json.dumps({"upstreams": [
+            {"id": "a", "issuer": "https://a.example", "client_id": "c", "client_secret": "s"},
+            {"id": "a", "issuer": "https://b.example", "client_id": "c", "client_secret": "s"}]})), environ={})

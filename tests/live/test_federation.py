@@ -1,0 +1,222 @@
+"""Federated login against a real OpenID provider on loopback: a second instance of this
+IdP plays Net-entreprises. Misbehaving tokens come from a small provider that gets them
+wrong on purpose, and an unreachable upstream is a closed port."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import sqlite3
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from .conftest import Browser, LiveIdP, free_port, password_login, walk_login
+from .stubs import MisbehavingProvider
+
+SIRET = "21330063500017"
+RP_REDIRECT = "http://127.0.0.1:9/callback"
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, project_root_path):
+    folder = tmp_path_factory.mktemp("federation")
+    upstream = LiveIdP(folder / "up", f"sqlite:///{folder / 'up.sqlite3'}")
+    upstream.start()
+    down_port = free_port()
+    down_issuer = f"http://127.0.0.1:{down_port}"
+    upstream.idp("establishments", "create", "--siret", SIRET, "--name", "Mairie (Net-entreprises)")
+    upstream.idp("services", "create", "--code", "peps", "--name", "PEP's")
+    ne_client = upstream.idp("clients", "create", "--name", "PEP's IdP", "--service", "peps",
+                             "--redirect-uri", down_issuer + "/login/upstream/callback")
+    lea_up = upstream.idp("accounts", "create", "--establishment", SIRET, "--last-name", "Fédérée",
+                          "--first-name", "Léa", "--email", "Lea@Mairie.example", "--service", "peps",
+                          "--phone", "06 70 00 00 01")
+    stranger_up = upstream.idp("accounts", "create", "--establishment", SIRET, "--last-name", "Inconnu",
+                               "--first-name", "Ivan", "--email", "ivan@mairie.example", "--service", "peps",
+                               "--phone", "06 70 00 00 02")
+
+    policy = folder / "policy.yaml"
+    text = (project_root_path / "policies" / "default.yaml").read_text(encoding="utf-8")
+    policy.write_text(text.replace("    max_failures: 5      # never locks", "    max_failures: 2      # never locks"),
+                      encoding="utf-8")
+    with MisbehavingProvider("pep-idp") as stub:
+        down = LiveIdP(folder / "down", f"sqlite:///{folder / 'down.sqlite3'}", port=down_port, config={
+            "policy_file": str(policy),
+            "upstreams": [
+                {"id": "net-entreprises", "kind": "net-entreprises", "issuer": upstream.issuer,
+                 "client_id": ne_client["client_id"], "scopes": ["openid", "profile", "email", "peps"],
+                 "claims": {"siret": "peps_siret"}, "timeout": "5s"},
+                {"id": "stub", "label": "Stub", "issuer": stub.issuer, "client_id": "pep-idp",
+                 "use_userinfo": False, "timeout": "2s"},
+                {"id": "down", "label": "Down", "issuer": f"http://127.0.0.1:{free_port()}", "client_id": "x",
+                 "timeout": "2s"},
+            ],
+        }, env={"IDP_UPSTREAM_NET_ENTREPRISES_SECRET": ne_client["client_secret"],
+                "IDP_UPSTREAM_STUB_SECRET": "stub-secret", "IDP_UPSTREAM_DOWN_SECRET": "x"})
+        down.start()
+        down.idp("establishments", "create", "--siret", SIRET, "--name", "Mairie")
+        down.idp("services", "create", "--code", "pensions", "--name", "Retraites")
+        lea = down.idp("accounts", "create", "--establishment", SIRET, "--last-name", "Fédérée",
+                       "--first-name", "Léa", "--email", "lea@mairie.example", "--service", "pensions",
+                       "--phone", "06 80 00 00 01")
+        rp = down.idp("clients", "create", "--name", "Retraites", "--service", "pensions",
+                      "--redirect-uri", RP_REDIRECT)
+        try:
+            down.database_file = folder / "down.sqlite3"
+            yield {"up": upstream, "down": down, "stub": stub, "rp": rp, "lea": lea, "lea_up": lea_up,
+                   "stranger_up": stranger_up}
+        finally:
+            down.stop()
+            upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def project_root_path():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2]
+
+
+def _authorize(world, browser, **extra):
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    response = browser.get(world["down"].issuer + "/authorize", params={
+        "response_type": "code", "client_id": world["rp"]["client_id"], "redirect_uri": RP_REDIRECT,
+        "scope": "openid profile", "code_challenge": challenge, "code_challenge_method": "S256",
+        "state": "rp-state", **extra})
+    return response, verifier
+
+
+def _to_upstream(world, browser, upstream_id="net-entreprises"):
+    """From the RP to the upstream: the login page's button, then the upstream's redirect."""
+    response, verifier = _authorize(world, browser)
+    login_url = response.headers["Location"]
+    page = browser.get(world["down"].issuer + login_url)
+    flow = parse_qs(urlsplit(login_url).query)["flow"][0]
+    assert f"/login/upstream/{upstream_id}?flow={flow}" in page.text.replace("&amp;", "&")
+    return browser.get(world["down"].issuer + f"/login/upstream/{upstream_id}", params={"flow": flow}), verifier
+
+
+def _upstream_login(world, browser, response, account):
+    """At the upstream: its password page and its own steps, back to our callback."""
+    up = world["up"]
+    assert response.headers["Location"].startswith(up.issuer + "/authorize")
+    to_login = browser.get(response.headers["Location"])
+    if to_login.headers["Location"].startswith("/login"):
+        to_login = password_login(browser, up.issuer, to_login.headers["Location"], account["identifier"],
+                                  account["password"])
+    back = walk_login(browser, up.issuer, to_login, up.outbox, world["down"].issuer)
+    return browser.get(back.headers["Location"])  # our callback
+
+
+def _session_exists(world, browser) -> bool:
+    response, _ = _authorize(world, browser, prompt="none")
+    return "code=" in response.headers["Location"]
+
+
+def test_first_federated_login_links_by_siret_and_email_then_asks_the_code(world):
+    browser = Browser()
+    response, verifier = _to_upstream(world, browser)
+    callback = _upstream_login(world, browser, response, world["lea_up"])
+    assert callback.headers["Location"].startswith("/login/code")
+    final = walk_login(browser, world["down"].issuer, callback, world["down"].outbox, RP_REDIRECT)
+    code = parse_qs(urlsplit(final.headers["Location"]).query)["code"][0]
+    tokens = requests.post(world["down"].issuer + "/token", auth=(world["rp"]["client_id"], world["rp"]["client_secret"]),
+                           data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                                 "redirect_uri": RP_REDIRECT}, timeout=10).json()
+    info = requests.post(world["down"].issuer + "/introspect", data={"token": tokens["access_token"]},
+                         auth=(world["rp"]["client_id"], world["rp"]["client_secret"]), timeout=10).json()
+    assert info["acr"] == "urn:peps:acr:mfa"
+    assert info["amr"][:1] == ["pwd"] and "otp" in info["amr"]  # the upstream's values, then the code's
+    assert info["username"] == world["lea"]["identifier"]
+    links = world["down"].idp("accounts", "links", world["lea"]["identifier"])
+    assert [link["issuer"] for link in links] == [world["up"].issuer]
+
+
+def test_no_matching_account_gets_a_clear_page(world):
+    browser = Browser()
+    response, _ = _to_upstream(world, browser)
+    callback = _upstream_login(world, browser, response, world["stranger_up"])
+    assert callback.status_code == 403
+    assert "Aucun compte PEP's ne correspond" in callback.text.replace("&#39;", "'")
+    assert not _session_exists(world, browser)
+
+
+def test_failures_on_the_federated_path_throttle_and_never_lock(world):
+    browser = Browser()
+    response, _ = _to_upstream(world, browser)
+    callback = _upstream_login(world, browser, response, world["lea_up"])
+    code_url = callback.headers["Location"]
+    assert code_url.startswith("/login/code")
+    down = world["down"]
+    page = browser.get(down.issuer + code_url)
+    from .conftest import hidden_fields
+
+    action, fields = hidden_fields(page.text)
+    first = browser.post(down.issuer + action, data={**fields, "code": "000000"})
+    assert first.status_code == 401
+    waited = browser.post(down.issuer + action, data={**fields, "code": "999999"})
+    assert waited.status_code == 429
+    assert "n'est pas bloqué" in waited.text.replace("&#39;", "'") and "à partir de" in waited.text
+    account = next(a for a in down.idp("accounts", "list") if a["identifier"] == world["lea"]["identifier"])
+    assert account["status"] == "active"
+
+    # A new federated attempt is told to wait too, before any code is sent.
+    again = Browser()
+    response, _ = _to_upstream(world, again)
+    callback = _upstream_login(world, again, response, world["lea_up"])
+    assert callback.status_code == 429
+    down.idp("accounts", "unlock", world["lea"]["identifier"])  # leaves the throttle to expire
+
+
+def test_an_error_answer_and_a_wrong_state_log_nobody_in(world):
+    browser = Browser()
+    response, _ = _to_upstream(world, browser)
+    state = parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+    callback = world["down"].issuer + "/login/upstream/callback"
+    wrong_state = browser.get(callback, params={"state": state.split(".")[0] + ".forged", "code": "x"})
+    assert wrong_state.status_code == 400
+    error = browser.get(callback, params={"state": state, "error": "access_denied"})
+    # The wrong state did not spend the real one; the error answer gets the clear page.
+    assert error.status_code == 502 and "a échoué" in error.text
+    assert _last_failure_reason(world) == "upstream error: access_denied"
+    replay = browser.get(callback, params={"state": state, "code": "x"})
+    assert replay.status_code == 400  # the state is spent
+    assert not _session_exists(world, browser)
+
+
+def _last_failure_reason(world) -> str:
+    with sqlite3.connect(world["down"].database_file) as conn:
+        row = conn.execute("SELECT detail FROM audit_events WHERE event = 'login.upstream_failure' "
+                           "ORDER BY id DESC LIMIT 1").fetchone()
+    return json.loads(row[0])["reason"]
+
+
+@pytest.mark.parametrize("mode, reason", [
+    ("bad-signature", "bad ID token signature"),
+    ("wrong-audience", "ID token rejected: invalid_claim"),
+    ("expired", "ID token rejected: expired_token"),
+    ("wrong-nonce", "ID token rejected: invalid_claim"),
+    ("slow", "timeout at the token endpoint"),
+])
+def test_bad_id_tokens_and_timeouts_log_nobody_in(world, mode, reason):
+    world["stub"].mode = mode
+    browser = Browser()
+    response, _ = _to_upstream(world, browser, "stub")
+    back = browser.get(response.headers["Location"])  # the stub sends us straight back
+    callback = browser.get(back.headers["Location"])
+    assert callback.status_code == 502 and "a échoué" in callback.text
+    assert _last_failure_reason(world).startswith(reason)
+    assert not _session_exists(world, browser)
+
+
+def test_an_unreachable_upstream_gets_a_clear_page(world):
+    browser = Browser()
+    response, _ = _to_upstream(world, browser, "down")
+    assert response.status_code == 502 and "a échoué" in response.text
+    assert _last_failure_reason(world).startswith("unreachable")
