@@ -126,11 +126,12 @@ def test_first_federated_login_links_by_siret_and_email_then_asks_the_code(world
     assert callback.headers["Location"].startswith("/login/code")
     final = walk_login(browser, world["down"].issuer, callback, world["down"].outbox, RP_REDIRECT)
     code = parse_qs(urlsplit(final.headers["Location"]).query)["code"][0]
-    tokens = requests.post(world["down"].issuer + "/token", auth=(world["rp"]["client_id"], world["rp"]["client_secret"]),
-                           data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                                 "redirect_uri": RP_REDIRECT}, timeout=10).json()
+    client = (world["rp"]["client_id"], world["rp"]["client_secret"])
+    tokens = requests.post(world["down"].issuer + "/token", auth=client, timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": RP_REDIRECT,
+    }).json()
     info = requests.post(world["down"].issuer + "/introspect", data={"token": tokens["access_token"]},
-                         auth=(world["rp"]["client_id"], world["rp"]["client_secret"]), timeout=10).json()
+                         auth=client, timeout=10).json()
     assert info["acr"] == "urn:peps:acr:mfa"
     assert info["amr"][:1] == ["pwd"] and "otp" in info["amr"]  # the upstream's values, then the code's
     assert info["username"] == world["lea"]["identifier"]
