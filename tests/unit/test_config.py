@@ -147,3 +147,16 @@ def test_upstream_secret_from_the_environment(tmp_path):
         load_settings(_overlay(tmp_path, json.dumps({"upstreams": [
             {"id": "a", "issuer": "https://a.example", "client_id": "c", "client_secret": "s"},
             {"id": "a", "issuer": "https://b.example", "client_id": "c", "client_secret": "s"}]})), environ={})
+
+
+def test_the_production_example_loads_with_its_secrets_and_refuses_without(project_root):
+    example = project_root / "config" / "production.example.yaml"
+    secrets = {
+        "IDP_SECRET_KEY": "k" * 40, "IDP_SMTP_PASSWORD": "p", "IDP_VONAGE_API_SECRET": "s",
+        "IDP_VONAGE_PRIVATE_KEY": "pem", "IDP_UPSTREAM_NET_ENTREPRISES_SECRET": "u",
+    }
+    settings = load_settings(example, environ=secrets)
+    assert settings.environment == "production" and settings.upstreams[0].client_secret == "u"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(example, environ={k: v for k, v in secrets.items() if k != "IDP_UPSTREAM_NET_ENTREPRISES_SECRET"})
+    assert caught.value.key == "IDP_UPSTREAM_NET_ENTREPRISES_SECRET"
