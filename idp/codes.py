@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, request
-from sqlalchemy import func, update
+from sqlalchemy import update
 
 from connectors.senders import Message, SendError
 
@@ -157,8 +157,3 @@ def verify(policy: Policy, flow: LoginFlow, entered: str) -> Verification:
         return Verification(False, record, "exhausted")
     return Verification(False, record, "wrong")
 
-
-def sends_since(account: Account, since: datetime) -> int:
-    return db.session.execute(
-        db.select(func.count(SendEvent.id)).where(SendEvent.account_id == account.id, SendEvent.at > since)
-    ).scalar_one()

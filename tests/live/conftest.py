@@ -70,6 +70,18 @@ class LiveIdP:
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
+    def register(self, redirect_uri: str, last_name: str, email: str, phone: str | None = None,
+                 siret: str = "21330063500017", service: str = "pensions") -> tuple[dict, dict]:
+        """An establishment, a service, a user with the right to it, and a client of it."""
+        self.idp("establishments", "create", "--siret", siret, "--name", f"Mairie {last_name}")
+        self.idp("services", "create", "--code", service, "--name", service.title())
+        account = self.idp("accounts", "create", "--establishment", siret, "--last-name", last_name,
+                           "--first-name", "Agent", "--email", email, "--service", service,
+                           *(["--phone", phone] if phone else []))
+        client = self.idp("clients", "create", "--name", f"Appli {last_name}", "--service", service,
+                          "--redirect-uri", redirect_uri)
+        return account, client
+
     def start(self) -> None:
         self.idp("init")
         self.process = subprocess.Popen(

@@ -26,6 +26,15 @@ from joserfc.jwk import RSAKey
 from .conftest import free_port
 
 
+def reply_json(handler: BaseHTTPRequestHandler, payload: dict, status: int = 200) -> None:
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     """A certificate for IP 127.0.0.1 and its key, as PEM files."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -98,12 +107,7 @@ class VonageStub:
         return f"127.0.0.1:{self.port}"
 
     def _reply(self, handler, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        reply_json(handler, payload, status)
 
     def handle(self, handler, body: bytes) -> None:
         record = {"path": handler.path, "headers": dict(handler.headers), "mode": self.mode}
@@ -208,12 +212,7 @@ class MisbehavingProvider:
         self.server.server_close()
 
     def _json(self, handler, payload: dict, status: int = 200) -> None:
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        reply_json(handler, payload, status)
 
     def get(self, handler) -> None:
         path, _, query = handler.path.partition("?")

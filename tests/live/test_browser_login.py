@@ -55,18 +55,7 @@ def redirect_uri(relying_party):
 
 @pytest.fixture(scope="module")
 def registered(live_idp, redirect_uri):
-    siret = "21330063500017"
-    live_idp.idp("establishments", "create", "--siret", siret, "--name", "Mairie Chromium")
-    live_idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
-    account = live_idp.idp(
-        "accounts", "create", "--establishment", siret, "--last-name", "Navigateur",
-        "--first-name", "Nina", "--email", "nina@mairie.example", "--service", "pensions",
-    )
-    client = live_idp.idp(
-        "clients", "create", "--name", "Appli Retraites", "--service", "pensions",
-        "--redirect-uri", redirect_uri,
-    )
-    return account, client
+    return live_idp.register(redirect_uri, "Navigateur", "nina@mairie.example")
 
 
 def _authorization_url(issuer, client_id, redirect_uri, **extra):

@@ -27,18 +27,7 @@ def _field(html: str, name: str) -> str:
 
 def test_openid_client_completes_code_flow_userinfo_and_refresh(live_idp):
     assert shutil.which("node"), "node is installed by .ci/run"
-    siret = "21330063500017"
-    live_idp.idp("establishments", "create", "--siret", siret, "--name", "Mairie Live")
-    live_idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
-    account = live_idp.idp(
-        "accounts", "create", "--establishment", siret, "--last-name", "Live",
-        "--first-name", "Lucie", "--email", "lucie.live@mairie.example", "--service", "pensions",
-        "--phone", "06 11 22 33 44",
-    )
-    client = live_idp.idp(
-        "clients", "create", "--name", "Certified RP", "--service", "pensions",
-        "--redirect-uri", REDIRECT_URI,
-    )
+    account, client = live_idp.register(REDIRECT_URI, "Live", "lucie.live@mairie.example", "06 11 22 33 44")
 
     rp = subprocess.Popen(
         ["node", "rp.mjs", live_idp.issuer, client["client_id"], client["client_secret"], REDIRECT_URI],

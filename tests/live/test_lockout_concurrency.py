@@ -64,12 +64,7 @@ def _state(idp, identifier):
 
 
 def test_parallel_failures_lock_at_exactly_the_limit(idp):
-    idp.idp("establishments", "create", "--siret", "21330063500017", "--name", "Mairie Concurrence")
-    idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
-    account = idp.idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Cible",
-                      "--first-name", "Carla", "--email", "carla@mairie.example", "--service", "pensions",
-                      "--phone", "06 01 02 03 04")
-    client = idp.idp("clients", "create", "--name", "RP", "--service", "pensions", "--redirect-uri", REDIRECT_URI)
+    account, client = idp.register(REDIRECT_URI, "Cible", "carla@mairie.example", "06 01 02 03 04")
     identifier = account["identifier"]
 
     statuses = _fire(idp, _login_forms(idp, client["client_id"], 4), identifier, "wrong password 1")
