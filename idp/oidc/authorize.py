@@ -131,6 +131,11 @@ def authorize(params: MultiDict, flow: LoginFlow | None = None) -> Response:
             db.session.commit()
             return login_flow.proceed(started)
 
+        # Before any step-up: a code would not give a right the account lacks.
+        if not user.has_right_to(client.service):
+            audit.record("authorize.no_right", account_id=user.id, client_id=client.client_id)
+            db.session.commit()
+            raise AccessDeniedError("The account has no right to this service.")
         if acr_rules.level(levels, session.acr) < minimum:
             if "none" in prompts:
                 raise InteractionRequiredError("A stronger authentication is required.")
@@ -139,10 +144,6 @@ def authorize(params: MultiDict, flow: LoginFlow | None = None) -> Response:
                                        session=session)
             db.session.commit()
             return login_flow.proceed(started)
-        if not user.has_right_to(client.service):
-            audit.record("authorize.no_right", account_id=user.id, client_id=client.client_id)
-            db.session.commit()
-            raise AccessDeniedError("The account has no right to this service.")
     except OAuth2Error as error:
         error.redirect_uri = redirect_uri
         error.state = params.get("state")
