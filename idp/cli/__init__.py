@@ -74,6 +74,18 @@ def init(demo: bool, as_json: bool) -> None:
     emit(as_json, result, f"Database ready; signing key {key.kid}.")
 
 
+@main.command()
+@json_option
+@with_app
+def purge(as_json: bool) -> None:
+    """Delete expired flows, codes, tokens, sessions and counters (keeps the audit trail)."""
+    from .. import maintenance
+    from ..policy import current_policy
+
+    counts = maintenance.purge(current_policy())
+    emit(as_json, counts, "\n".join(f"{name}: {count}" for name, count in counts.items()))
+
+
 def _register() -> None:
     from . import directory, keys, policy  # noqa: F401  (each adds its commands to main)
 
