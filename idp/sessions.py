@@ -26,7 +26,8 @@ def current_session() -> LoginSession | None:
     return g.login_session
 
 
-def start_session(account: Account, amr: list[str], acr: str, code_verified: bool = False) -> LoginSession:
+def start_session(account: Account, amr: list[str], acr: str, code_verified: bool = False,
+                  login_method: str = "local") -> LoginSession:
     """Open a new session for ``account``. Any previous session of this browser ends:
     the session id is always rotated at login."""
     previous = current_session()
@@ -42,6 +43,7 @@ def start_session(account: Account, amr: list[str], acr: str, code_verified: boo
         amr=" ".join(amr),
         acr=acr,
         code_verified=code_verified,
+        login_method=login_method,
         created_at=moment,
         expires_at=moment + current_app.config["IDP"].session.lifetime,
     )

@@ -54,6 +54,8 @@ def start(params: MultiDict, client: Client | None, *, purpose: str = "login",
         flow.account_id = session.account_id
         flow.steps_done = ["password"]
         flow.amr = session.amr.split()
+        # A federated session stays federated: its failures throttle, they never lock.
+        flow.state = {**state, "login_method": session.login_method}
     db.session.add(flow)
     db.session.flush()
     if account is not None or session is not None:
@@ -152,7 +154,8 @@ def proceed(flow: LoginFlow) -> Response:
     amr = list(flow.amr)
     if code_verified and "mfa" not in amr:
         amr.append("mfa")
-    session = start_session(flow.account, amr, acr, code_verified=code_verified)
+    session = start_session(flow.account, amr, acr, code_verified=code_verified,
+                            login_method=flow.state.get("login_method", "local"))
     if code_verified:
         devices.trust(flow.account, timedelta(seconds=flow.state["device_lifetime"]))
     else:

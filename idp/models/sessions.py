@@ -27,6 +27,7 @@ class LoginSession(db.Model):
     amr: Mapped[str] = mapped_column(String(128))
     acr: Mapped[str] = mapped_column(String(128))
     code_verified: Mapped[bool] = mapped_column(default=False, server_default=false())  # holds for the session
+    login_method: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)

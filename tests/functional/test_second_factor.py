@@ -253,3 +253,33 @@ def test_the_user_sees_and_revokes_trusted_workstations(actors, app, rp):
         assert db.session.execute(db.select(TrustedDevice)).scalar_one().revoked_at is not None
     assert "Aucun poste de confiance." in page_text(actors.browser.get("/account"))
     _to_code_page(actors, rp, identifier, prompt="login")  # the code is asked again
+
+
+def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp, tmp_path):
+    from idp.models import LoginSession
+
+    policy_file = app.extensions["idp.policy"].path
+    edited = tmp_path / "policy.yaml"
+    edited.write_text(policy_file.read_text(encoding="utf-8").replace(
+        "    max_failures: 5      # never locks", "    max_failures: 2      # never locks"))
+    app.extensions["idp.policy"].path = edited
+    identifier = actors.account()
+    actors.tokens_for(rp[0], rp[1], identifier)
+    actors.tokens_for(rp[0], rp[1], identifier, prompt="login")  # trusted device: one factor
+    with app.app_context():
+        session = db.session.execute(db.select(LoginSession).filter_by(ended_at=None)).scalar_one()
+        session.login_method = "federated"  # as if it came from Net-entreprises
+        db.session.commit()
+    strict_id, _ = actors.client(default_acr="urn:peps:acr:mfa")
+    _, challenge = pkce_pair()
+    code_url = actors.authorize(strict_id, challenge).headers["Location"]
+    assert code_url.startswith("/login/code")
+    page = actors.browser.get(code_url)
+    wrong = f"{(int(actors.last_code()) + 1) % 10**6:06d}"
+    assert actors.post_form(code_url, {"code": wrong}, page=page).status_code == 401
+    waited = actors.post_form(code_url, {"code": wrong}, page=page)
+    assert waited.status_code == 429 and "n'est pas bloqué" in page_text(waited)
+    with app.app_context():
+        account = _account(app, identifier)
+        assert account.status == "active" and account.failed_logins == 0
+        assert account.federated_wait_until is not None
