@@ -6,12 +6,14 @@ on several workers lock the account at exactly the policy's limit.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 
 from . import audit
 from .clock import now
 from .extensions import db
-from .models import Account
+from .models import Account, AuditEvent
 from .policy import Policy
 
 
@@ -36,6 +38,20 @@ def record_failure(policy: Policy, account: Account, kind: str) -> bool:
     db.session.commit()
     db.session.refresh(account)
     return account.status == "locked"
+
+
+def address_blocked_until(policy: Policy, ip: str | None) -> datetime | None:
+    """When this address may try again, if it failed too often lately (any accounts)."""
+    limit = policy.lockout.per_ip
+    failures = db.session.execute(
+        db.select(AuditEvent.at)
+        .where(AuditEvent.event == "login.failure", AuditEvent.ip == ip,
+               AuditEvent.at > now() - limit.window)
+        .order_by(AuditEvent.at.desc()).limit(limit.count)
+    ).scalars().all()
+    if len(failures) < limit.count:
+        return None
+    return failures[-1] + limit.window
 
 
 def reset_failures(account: Account) -> None:

@@ -8,7 +8,7 @@ from .. import audit, federation
 from ..clock import now
 from ..extensions import db
 from ..i18n import negotiate, set_locale
-from ..lockout import record_failure, reset_failures
+from ..lockout import address_blocked_until, record_failure, reset_failures
 from ..models import Account, Client, LoginFlow
 from ..passwords import hash_password, needs_rehash, verify_password
 from ..policy import current_policy
@@ -48,6 +48,11 @@ def password():
 
     check_csrf()
     identifier = request.form.get("identifier", "")
+    blocked_until = address_blocked_until(current_policy(), request.remote_addr)
+    if blocked_until is not None:
+        # Checked before any password work: the same answer whatever the identifier.
+        return render_template("login.html", identifier=identifier, error="login.address_blocked",
+                               retry_at=blocked_until, **context), 429
     secret = request.form.get("password", "")
     if not identifier.strip() or not secret:
         return render_template("login.html", identifier=identifier, error="login.missing", **context), 400

@@ -80,6 +80,7 @@ class FederatedThrottle(_Section):
 class Lockout(_Section):
     local: LocalLockout
     federated: FederatedThrottle
+    per_ip: Limit
 
 
 class Passwords(_Section):

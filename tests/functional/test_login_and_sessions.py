@@ -2,6 +2,7 @@
 languages and authentication levels."""
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -234,3 +235,24 @@ def _one_step(actors, response):
         page = actors.browser.get(location)
         return actors.post_form(location, {"code": actors.last_code()}, page=page)
     return actors.post_form(location, {})
+
+
+def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app, rp, tmp_path):
+    policy_file = app.extensions["idp.policy"].path
+    edited = tmp_path / "policy.yaml"
+    edited.write_text(policy_file.read_text(encoding="utf-8").replace("    count: 30\n", "    count: 3\n"))
+    app.extensions["idp.policy"].path = edited
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    for name in ("AAA000001", "BBB000002", "CCC000003"):  # spraying over unknown identifiers
+        assert actors.submit_login(login_url, name, "some password").status_code == 401
+    blocked = actors.submit_login(login_url, identifier, PASSWORD)
+    assert blocked.status_code == 429 and "Trop de tentatives" in page_text(blocked)
+    with app.app_context():
+        account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
+        assert account.failed_logins == 0 and account.status == "active"  # the account is untouched
+        for event in db.session.execute(db.select(AuditEvent)).scalars():
+            event.at -= timedelta(minutes=16)
+        db.session.commit()
+    assert actors.submit_login(login_url, identifier, PASSWORD).status_code == 302
