@@ -30,6 +30,11 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.json.sort_keys = False
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if settings.issuer.startswith("http://"):
         # Development only: production settings refuse a non-HTTPS issuer.
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")

@@ -152,6 +152,7 @@ class Settings(_Section):
     oidc: OIDCConfig
     messages: MessagesConfig
     ui: UIConfig
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
     upstreams: list[UpstreamConfig] = []
     secret_key: str = ""
 

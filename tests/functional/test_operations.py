@@ -21,3 +21,16 @@ def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.metadata) == []
+
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(settings_overrides):
+    from flask import request
+
+    from idp import create_app
+
+    for hops, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
+        app = create_app({**settings_overrides, "trusted_proxies": hops})
+        app.add_url_rule("/_address", "address", lambda: request.remote_addr)
+        seen = app.test_client().get("/_address", headers={"X-Forwarded-For": "203.0.113.7"})
+        assert seen.get_data(as_text=True) == expected
