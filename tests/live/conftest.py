@@ -89,7 +89,11 @@ class LiveIdP:
              "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
             env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        wait_for(self.issuer + "/.well-known/openid-configuration")
+        try:
+            wait_for(self.issuer + "/.well-known/openid-configuration")
+        except RuntimeError:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def stop(self) -> None:
         if self.process:
