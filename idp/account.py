@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 
 from . import devices
 from .clock import now
 from .extensions import db
-from .i18n import negotiate, set_locale
 from .sessions import current_session
 from .web import check_csrf
 
@@ -16,7 +15,6 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 @bp.before_request
 def _signed_in():
-    set_locale(negotiate(request.values.get("ui_locales")))
     session = current_session()
     if session is None or not session.account.is_usable(now().date()):
         abort(401, description="account.signed_out")

@@ -44,7 +44,7 @@ def set_locale(locale: str) -> None:
 
 def get_locale() -> str:
     if "locale" not in g:
-        g.locale = negotiate(request.args.get("ui_locales"))
+        g.locale = negotiate(request.values.get("ui_locales"))
     return g.locale
 
 

@@ -15,7 +15,6 @@ from joserfc.jwk import KeySet
 
 from . import keys, sessions
 from .extensions import db
-from .i18n import negotiate, set_locale
 from .models import Client
 from .web import allow_form_target, check_csrf
 
@@ -44,7 +43,6 @@ def _client(client_id: str | None) -> Client | None:
 @bp.route("/logout", methods=["GET", "POST"])
 def end_session():
     values = request.values
-    set_locale(negotiate(values.get("ui_locales")))
     hint_claims = None
     if values.get("id_token_hint"):
         hint_claims = _verify_hint(values["id_token_hint"])

@@ -20,7 +20,6 @@ from .accounts import AccountError, check_password
 from .clock import now
 from .digests import digest, new_secret
 from .extensions import db
-from .i18n import negotiate, set_locale
 from .lockout import unlock
 from .login import flow as login_flow
 from .models import Account, LoginFlow, LoginSession, PasswordReset, SendEvent
@@ -29,11 +28,6 @@ from .policy import current_policy
 from .web import check_csrf
 
 bp = Blueprint("recovery", __name__)
-
-
-@bp.before_request
-def _language():
-    set_locale(negotiate(request.values.get("ui_locales")))
 
 
 def _may_email(address: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 
 from connectors.upstream import UpstreamError, UpstreamRequest
 
@@ -27,8 +27,6 @@ def _request_of(flow: LoginFlow) -> UpstreamRequest:
 
 
 def _callback_url() -> str:
-    from flask import current_app
-
     return current_app.config["IDP"].issuer + url_for("login.upstream_callback")
 
 
