@@ -69,6 +69,17 @@ class Actors:
         self._phones = iter(f"+3361234{n:04d}" for n in range(1, 10000))
         self.outbox_path = app.config["IDP"].path(app.config["IDP"].messages.outbox_file)
 
+    # --- the security team -------------------------------------------------
+    def edit_policy(self, old: str, new: str):
+        """Edit a copy of the policy in force and point the running app at it."""
+        store = self.app.extensions["idp.policy"]
+        text = store.path.read_text(encoding="utf-8")
+        assert old in text, old
+        edited = self.outbox_path.parent / "policy.yaml"
+        edited.write_text(text.replace(old, new), encoding="utf-8")
+        store.path = edited
+        return edited
+
     # --- the user's phone and mailbox ---------------------------------------
     def outbox(self) -> list[dict]:
         return read_outbox(self.outbox_path)

@@ -237,11 +237,8 @@ def _one_step(actors, response):
     return actors.post_form(location, {})
 
 
-def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app, rp, tmp_path):
-    policy_file = app.extensions["idp.policy"].path
-    edited = tmp_path / "policy.yaml"
-    edited.write_text(policy_file.read_text(encoding="utf-8").replace("    count: 30\n", "    count: 3\n"))
-    app.extensions["idp.policy"].path = edited
+def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app, rp):
+    actors.edit_policy("    count: 30\n", "    count: 3\n")
     identifier = actors.account()
     _, challenge = pkce_pair()
     login_url = actors.authorize(rp[0], challenge).headers["Location"]

@@ -223,11 +223,8 @@ def test_five_failures_lock_a_local_account_and_the_password_then_points_to_rese
     assert generic in page_text(actors.submit_login(login_url, "XYZ123456", "x" * 12))
 
 
-def test_policy_edits_apply_without_restart_and_bad_edits_are_ignored(actors, app, rp, tmp_path):
-    policy_file = app.extensions["idp.policy"].path
-    edited = tmp_path / "policy.yaml"
-    edited.write_text(policy_file.read_text(encoding="utf-8").replace("  length: 6 ", "  length: 8 "))
-    app.extensions["idp.policy"].path = edited
+def test_policy_edits_apply_without_restart_and_bad_edits_are_ignored(actors, rp):
+    edited = actors.edit_policy("  length: 6 ", "  length: 8 ")
     identifier = actors.account()
     _to_code_page(actors, rp, identifier)
     assert len(actors.last_code_digits()) == 8
@@ -255,14 +252,10 @@ def test_the_user_sees_and_revokes_trusted_workstations(actors, app, rp):
     _to_code_page(actors, rp, identifier, prompt="login")  # the code is asked again
 
 
-def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp, tmp_path):
+def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp):
     from idp.models import LoginSession
 
-    policy_file = app.extensions["idp.policy"].path
-    edited = tmp_path / "policy.yaml"
-    edited.write_text(policy_file.read_text(encoding="utf-8").replace(
-        "    max_failures: 5      # never locks", "    max_failures: 2      # never locks"))
-    app.extensions["idp.policy"].path = edited
+    actors.edit_policy("    max_failures: 5      # never locks", "    max_failures: 2      # never locks")
     identifier = actors.account()
     actors.tokens_for(rp[0], rp[1], identifier)
     actors.tokens_for(rp[0], rp[1], identifier, prompt="login")  # trusted device: one factor

@@ -35,6 +35,24 @@ def reply_json(handler: BaseHTTPRequestHandler, payload: dict, status: int = 200
     handler.wfile.write(data)
 
 
+class LoopbackServer:
+    """A threaded HTTP server on a free loopback port, started and stopped by ``with``."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     """A certificate for IP 127.0.0.1 and its key, as PEM files."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -65,7 +83,7 @@ def pkcs8_private_key() -> tuple[str, RSAKey]:
     return pem, RSAKey.import_key(public)
 
 
-class VonageStub:
+class VonageStub(LoopbackServer):
     """Answers ``POST /sms/json`` and ``POST /v1/calls`` as Vonage does, recording requests.
 
     ``mode`` picks the answer: ``ok``, ``sms-status-N`` (an SMS API error status),
@@ -88,19 +106,9 @@ class VonageStub:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert, self.key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler, context)
 
     @property
     def host(self) -> str:
@@ -172,7 +180,7 @@ class SmtpServer:
         return self.mailbox.messages
 
 
-class MisbehavingProvider:
+class MisbehavingProvider(LoopbackServer):
     """A minimal OpenID provider on loopback whose ID tokens are wrong on purpose.
 
     ``mode``: ``bad-signature`` (signed by a key not in its JWKS), ``wrong-audience``,
@@ -200,16 +208,7 @@ class MisbehavingProvider:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
     def _json(self, handler, payload: dict, status: int = 200) -> None:
         reply_json(handler, payload, status)
