@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from idp import create_app
+from idp.app import create_app
 
 app = create_app()

@@ -1,90 +1,22 @@
-"""A standalone OpenID Connect identity provider with phone-based MFA."""
+"""A standalone OpenID Connect identity provider with phone-based MFA.
+
+Importing a subpackage (``idp.policy`` above all) must not load Flask: the application
+factory lives in :mod:`idp.app` and is only imported when ``create_app`` is asked for.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from .config import PROJECT_ROOT, Settings, development_secret, load_settings
+if TYPE_CHECKING:
+    from .app import create_app
 
 __all__ = ["create_app"]
 
 
-def create_app(overrides: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
-    """Build the application from configuration (see :mod:`idp.config`)."""
-    settings = load_settings(config_file, overrides)
-    app = Flask(
-        __name__,
-        instance_path=str(settings.instance_dir),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-    )
-    app.config.update(
-        IDP=settings,
-        SECRET_KEY=settings.secret_key or development_secret(settings),
-        SQLALCHEMY_DATABASE_URI=database_url(settings),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        MAX_CONTENT_LENGTH=64 * 1024,
-    )
-    app.json.sort_keys = False
-    if settings.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from .app import create_app
 
-        hops = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    if settings.issuer.startswith("http://"):
-        # Development only: production settings refuse a non-HTTPS issuer.
-        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
-    _configure_logging(app)
-
-    from . import database, errors, federation, messaging, web
-    from .account import bp as account_bp
-    from .health import bp as health_bp
-    from .login import second_factor, upstream  # noqa: F401  (add their steps to the login blueprint)
-    from .login.views import bp as login_bp
-    from .logout import bp as logout_bp
-    from .oidc import server
-    from .oidc.views import bp as oidc_bp
-    from .policy import PolicyStore
-    from .recovery import bp as recovery_bp
-
-    app.extensions["idp.policy"] = PolicyStore(settings.path(settings.policy_file))
-    database.init_app(app)
-    web.init_app(app)
-    messaging.init_app(app)
-    federation.init_app(app)
-    server.init_app(app)
-    errors.init_app(app)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(health_bp)
-    app.register_blueprint(oidc_bp)
-    app.register_blueprint(login_bp)
-    app.register_blueprint(logout_bp)
-    app.register_blueprint(recovery_bp)
-    from . import devices, sessions
-
-    app.after_request(sessions.write_cookie)
-    app.after_request(devices.write_cookie)
-    return app
-
-
-def database_url(settings: Settings) -> str:
-    """The database URL, with a relative SQLite path made relative to the project."""
-    url = settings.database_url
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        path = settings.path(url[len(prefix):])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return prefix + str(path)
-    return url
-
-
-def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger("idp").handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logging.getLogger("idp").addHandler(handler)
-        logging.getLogger("idp").setLevel(logging.INFO)
+        return create_app
+    raise AttributeError(f"module 'idp' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from .models import Account, AccountService, Establishment, Service
 from .models.accounts import CIVILITIES, PROFILES
 from .passwords import hash_password
 from .phones import PhoneError, parse_phone
-from .policy import current_policy
+from .policy_store import current_policy
 
 
 class AccountError(ValueError):

@@ -3,7 +3,8 @@
 Codes are random, stored as a keyed digest (six digits are too few for a plain hash),
 single use, valid for the policy's lifetime; a new code voids the previous one of the
 same flow; wrong entries count as authentication failures. Sends are limited per
-account, per number and per client IP (the policy's ``codes.send_limits``).
+account, per number and per client IP (the policy's ``codes.send_limits``, counted in
+:mod:`idp.limits`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app, request
 from sqlalchemy import update
@@ -19,27 +20,14 @@ from sqlalchemy import update
 from connectors.senders import Message, SendError
 
 from . import audit, messaging
+from . import limits as rate_limits
 from .clock import now
 from .extensions import db
-from .models import Account, LoginFlow, OneTimeCode, SendEvent
+from .models import Account, LoginFlow, OneTimeCode
 from .phones import parse_phone
 from .policy import Policy
 
 CHANNEL_AMR = {"sms": "sms", "voice": "tel"}
-
-
-class TooSoon(Exception):
-    """A new code was asked for before the policy's resend delay."""
-
-    def __init__(self, retry_at: datetime):
-        self.retry_at = retry_at
-
-
-class SendLimitReached(Exception):
-    """Too many codes for this account, number or address within the policy's window."""
-
-    def __init__(self, retry_at: datetime, scope: str):
-        self.retry_at, self.scope = retry_at, scope
 
 
 @dataclass(frozen=True)
@@ -64,42 +52,43 @@ def latest(flow: LoginFlow) -> OneTimeCode | None:
     ).scalar_one_or_none()
 
 
-def _window_start(count: int, window: timedelta, *conditions) -> datetime | None:
-    """When the oldest send in the window leaves it, if the window is full."""
-    since = now() - window
-    rows = db.session.execute(
-        db.select(SendEvent.at).where(SendEvent.at > since, *conditions).order_by(SendEvent.at.desc()).limit(count)
-    ).scalars().all()
-    return rows[-1] + window if len(rows) >= count else None
-
-
 def check_limits(policy: Policy, account: Account, phone: str) -> None:
+    """Raise :class:`~idp.limits.RateLimited` if this account, number or address has
+    had as many codes as the policy allows within its window."""
     limits = policy.codes.send_limits
     checks = [
-        ("account", limits.per_account, SendEvent.account_id == account.id),
-        ("phone", limits.per_phone, SendEvent.recipient == phone),
-        ("ip", limits.per_ip, SendEvent.ip == request.remote_addr),
+        ("account", limits.per_account, f"code.account:{account.id}"),
+        ("phone", limits.per_phone, f"code.phone:{phone}"),
+        ("ip", limits.per_ip, f"code.ip:{request.remote_addr}"),
     ]
-    for scope, limit, condition in checks:
-        retry_at = _window_start(limit.count, limit.window, condition, SendEvent.channel != "email")
-        if retry_at is not None:
+    for scope, limit, key in checks:
+        try:
+            rate_limits.check(key, limit.count, limit.window, "code.limit", scope)
+        except rate_limits.RateLimited:
             audit.record("code.send_limited", account_id=account.id, scope=scope)
-            raise SendLimitReached(retry_at, scope)
+            db.session.commit()
+            raise
+
+
+def _count_send(account: Account, phone: str) -> None:
+    for key in (f"code.account:{account.id}", f"code.phone:{phone}", f"code.ip:{request.remote_addr}"):
+        rate_limits.hit(key)
 
 
 def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetime: timedelta) -> OneTimeCode:
-    """Send a new code to ``phone`` for ``flow``; raise TooSoon, SendLimitReached or SendError.
+    """Send a new code to ``phone`` for ``flow``; raise RateLimited (too soon after the
+    previous code, or a send limit reached) or SendError.
 
     The previous code is voided only once the new one is sent, so a provider failure
     leaves the user where they were."""
     previous = latest(flow)
     moment = now()
     if previous is not None and previous.created_at + policy.codes.resend_delay > moment:
-        raise TooSoon(previous.created_at + policy.codes.resend_delay)
+        raise rate_limits.RateLimited(previous.created_at + policy.codes.resend_delay, "code.too_soon")
     check_limits(policy, account, phone)
     channel = channel_for(policy, phone)
     code = f"{secrets.randbelow(10 ** policy.codes.length):0{policy.codes.length}d}"
-    db.session.add(SendEvent(channel=channel, account_id=account.id, recipient=phone, ip=request.remote_addr))
+    _count_send(account, phone)
     minutes = max(1, int(lifetime.total_seconds() // 60))
     if channel == "sms":
         _, body = messaging.render_message("code_sms", code=code, minutes=minutes)

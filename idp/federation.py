@@ -1,17 +1,16 @@
 """Federated login: the configured upstreams, linking their identities to accounts, and
-the throttle that replaces lockout on this path (policy ``lockout.federated``)."""
+the throttle that replaces lockout on this path (policy ``lockout.federated``, counted in
+:mod:`idp.limits`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Flask, current_app
-from sqlalchemy import func, update
+from sqlalchemy import func
 
 from connectors.upstream import Upstream, UpstreamIdentity, net_entreprises
 from connectors.upstream.oidc import DEFAULT_CLAIMS, OIDCUpstream
 
-from . import audit
+from . import audit, limits
 from .clock import now
 from .config import Settings
 from .extensions import db
@@ -80,34 +79,29 @@ def account_for(identity: UpstreamIdentity) -> Account:
     return account
 
 
-def waiting_until(account: Account) -> datetime | None:
-    """When a throttled federated login may be tried again, if it must wait."""
-    until = account.federated_wait_until
-    return until if until is not None and until > now() else None
+def _throttle_key(account: Account) -> str:
+    return f"federated:{account.id}"
 
 
-def record_failure(policy: Policy, account: Account) -> datetime | None:
-    """Count a failure on the federated path; past the limit the user waits, the account
-    is never locked. Returns the time to wait until, if the limit was reached."""
+def check_throttle(policy: Policy, account: Account) -> None:
+    """Raise :class:`~idp.limits.RateLimited` while this account's federated logins must
+    wait: ``lockout.federated.max_failures`` failures within ``lockout.federated.wait``."""
     throttle = policy.lockout.federated
-    count = db.session.execute(
-        update(Account).where(Account.id == account.id)
-        .values(federated_failures=Account.federated_failures + 1)
-        .returning(Account.federated_failures)
-    ).scalar_one()
-    until = None
-    if count >= throttle.max_failures:
-        until = now() + throttle.wait
-        db.session.execute(
-            update(Account).where(Account.id == account.id)
-            .values(federated_failures=0, federated_wait_until=until)
-        )
-        audit.record("login.federated_throttled", account_id=account.id, until=until.isoformat())
+    limits.check(_throttle_key(account), throttle.max_failures, throttle.wait, "upstream.wait", "federated")
+
+
+def record_failure(policy: Policy, account: Account) -> None:
+    """Count a failure on the federated path; past the limit the user waits (raises
+    :class:`~idp.limits.RateLimited`), the account is never locked."""
+    limits.hit(_throttle_key(account))
     db.session.commit()
-    db.session.refresh(account)
-    return until
+    try:
+        check_throttle(policy, account)
+    except limits.RateLimited as limited:
+        audit.record("login.federated_throttled", account_id=account.id, until=limited.retry_at.isoformat())
+        db.session.commit()
+        raise
 
 
 def reset_failures(account: Account) -> None:
-    account.federated_failures = 0
-    account.federated_wait_until = None
+    limits.clear(_throttle_key(account))

@@ -1,4 +1,5 @@
-"""Counting failed authentications and locking local accounts (policy ``lockout.local``).
+"""Counting failed authentications and locking local accounts (policy ``lockout.local``),
+and the per-address limit on failed logins (``lockout.per_ip``, in :mod:`idp.limits`).
 
 The count is one atomic UPDATE … RETURNING, never read-then-write, so parallel attempts
 on several workers lock the account at exactly the policy's limit.
@@ -6,14 +7,12 @@ on several workers lock the account at exactly the policy's limit.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import update
 
-from . import audit
+from . import audit, limits
 from .clock import now
 from .extensions import db
-from .models import Account, AuditEvent
+from .models import Account
 from .policy import Policy
 
 
@@ -40,18 +39,15 @@ def record_failure(policy: Policy, account: Account, kind: str) -> bool:
     return account.status == "locked"
 
 
-def address_blocked_until(policy: Policy, ip: str | None) -> datetime | None:
-    """When this address may try again, if it failed too often lately (any accounts)."""
+def check_address(policy: Policy, ip: str | None) -> None:
+    """Raise :class:`~idp.limits.RateLimited` if this address failed too often lately,
+    whatever the accounts (password spraying). Checked before any password work."""
     limit = policy.lockout.per_ip
-    failures = db.session.execute(
-        db.select(AuditEvent.at)
-        .where(AuditEvent.event == "login.failure", AuditEvent.ip == ip,
-               AuditEvent.at > now() - limit.window)
-        .order_by(AuditEvent.at.desc()).limit(limit.count)
-    ).scalars().all()
-    if len(failures) < limit.count:
-        return None
-    return failures[-1] + limit.window
+    limits.check(f"login.ip:{ip}", limit.count, limit.window, "login.address_blocked", "ip")
+
+
+def count_address_failure(ip: str | None) -> None:
+    limits.hit(f"login.ip:{ip}")
 
 
 def reset_failures(account: Account) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_
 
+from . import limits
 from .clock import now
 from .extensions import db
 from .models import (
@@ -20,7 +21,6 @@ from .models import (
     LoginSession,
     OneTimeCode,
     PasswordReset,
-    SendEvent,
     Token,
     TrustedDevice,
 )
@@ -33,9 +33,9 @@ DEVICE_GRACE = timedelta(days=30)     # ended trusted devices stay listed in the
 def purge(policy: Policy) -> dict[str, int]:
     moment = now()
     old = moment - GRACE
-    limits = policy.codes.send_limits
-    longest_window = max(limits.per_account.window, limits.per_phone.window, limits.per_ip.window,
-                         timedelta(hours=1))
+    sends = policy.codes.send_limits
+    longest_window = max(sends.per_account.window, sends.per_phone.window, sends.per_ip.window,
+                         policy.lockout.per_ip.window, policy.lockout.federated.wait, timedelta(hours=1))
     statements = {
         "one_time_codes": delete(OneTimeCode).where(OneTimeCode.expires_at < old),
         "login_flows": delete(LoginFlow).where(LoginFlow.expires_at < old),
@@ -45,7 +45,6 @@ def purge(policy: Policy) -> dict[str, int]:
             or_(Token.refresh_expires_at.is_(None), Token.refresh_expires_at < old, Token.revoked_at < old),
         ),
         "login_sessions": delete(LoginSession).where(or_(LoginSession.expires_at < old, LoginSession.ended_at < old)),
-        "send_events": delete(SendEvent).where(SendEvent.at < moment - longest_window),
         "client_assertion_jtis": delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < moment),
         "password_resets": delete(PasswordReset).where(
             or_(PasswordReset.expires_at < old, PasswordReset.used_at < old)),
@@ -53,5 +52,6 @@ def purge(policy: Policy) -> dict[str, int]:
             or_(TrustedDevice.expires_at < moment - DEVICE_GRACE, TrustedDevice.revoked_at < moment - DEVICE_GRACE)),
     }
     counts = {name: db.session.execute(statement).rowcount for name, statement in statements.items()}
+    counts["rate_limit_hits"] = limits.purge(longest_window)
     db.session.commit()
     return counts

@@ -35,13 +35,6 @@ class Phone:
     e164: str
     line_type: str
 
-    @property
-    def display(self) -> str:
-        number = phonenumbers.parse(self.e164)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL
-                                          if number.country_code == 33 else
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
 
 def parse_phone(text: str) -> Phone:
     text = (text or "").strip()

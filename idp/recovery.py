@@ -7,37 +7,36 @@ unlocked, its trusted devices and sessions end.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from sqlalchemy import func, update
-from werkzeug.datastructures import MultiDict
 
 from connectors.senders import Message, SendError
 
-from . import audit, devices, messaging
+from . import audit, devices, limits, messaging
 from .accounts import AccountError, check_password
 from .clock import now
 from .digests import digest, new_secret
 from .extensions import db
 from .lockout import unlock
 from .login import flow as login_flow
-from .models import Account, LoginFlow, LoginSession, PasswordReset, SendEvent
+from .models import Account, LoginSession, PasswordReset
 from .passwords import hash_password
-from .policy import current_policy
+from .policy_store import current_policy
 from .web import check_csrf
 
 bp = Blueprint("recovery", __name__)
 
 
 def _may_email(address: str) -> bool:
-    limit = current_policy().passwords.reset_emails_per_hour
-    sent = db.session.execute(
-        db.select(func.count(SendEvent.id)).where(
-            SendEvent.channel == "email", SendEvent.recipient == address,
-            SendEvent.at > now() - timedelta(hours=1))
-    ).scalar_one()
-    return sent < limit
+    """Recovery emails per address and hour (``passwords.reset_emails_per_hour``)."""
+    key = f"email:{address.lower()}"
+    if limits.retry_at(key, current_policy().passwords.reset_emails_per_hour, timedelta(hours=1)) is not None:
+        return False
+    limits.hit(key)
+    return True
 
 
 def _email(account_id: int | None, address: str, template: str, **context) -> None:
@@ -46,7 +45,6 @@ def _email(account_id: int | None, address: str, template: str, **context) -> No
     if not _may_email(address):
         audit.record("recovery.email_limited", account_id=account_id)
         return
-    db.session.add(SendEvent(channel="email", account_id=account_id, recipient=address, ip=request.remote_addr))
     subject, body = messaging.render_message(template, **context)
     try:
         messaging.send(Message(channel="email", to=address, subject=subject, body=body))
@@ -133,17 +131,26 @@ def reset_password():
         return render_template("reset_password.html", token=token, error=error, minimum=minimum), 400
     reset.new_password_hash = hash_password(password)
     account = reset.account
-    flow = login_flow.start(MultiDict(), None, purpose="password_reset", account=account)
-    flow.state = {**flow.state, "reset_id": reset.id}
-    if account.phone is None:  # nothing to send a code to: the emailed link is the proof
-        flow.state = {**flow.state, "require_code": False}
-    db.session.commit()
+    flow = login_flow.start("password_reset", account=account)
+    flow.update_state(reset_id=reset.id)
+    decision = flow.state.decision
+    if account.phone is None and decision is not None and decision.require_code:
+        # Nothing to send a code to: the emailed link is the proof.
+        flow.update_state(decision=replace(decision, require_code=False,
+                                           trace=(*decision.trace, "no phone on the account: the link is the proof")))
     return login_flow.proceed(flow)
 
 
-def finish_reset(flow: LoginFlow):
-    """The code (if any) is verified: change the password, unlock, end devices and sessions."""
-    reset = db.session.get(PasswordReset, flow.state["reset_id"])
+@bp.get("/password/reset/finish")
+def finish_reset():
+    """The reset flow's steps are done (the code, if any, is verified): change the
+    password, unlock, end devices and sessions."""
+    flow = login_flow.load(request.args.get("flow"))
+    if flow.state.purpose != "password_reset" or login_flow.next_step(flow) is not None:
+        return login_flow.proceed(flow)
+    reset = db.session.get(PasswordReset, flow.state.reset_id)
+    if reset is None:
+        abort(400, description="recovery.link_invalid")
     claimed = db.session.execute(
         update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
         .values(used_at=now())

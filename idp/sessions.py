@@ -9,6 +9,7 @@ from .clock import epoch, now
 from .digests import digest, new_secret
 from .extensions import db
 from .models import Account, LoginSession
+from .provenance import LoginMethod, Provenance
 from .web import SESSION_COOKIE, clear_cookie, set_cookie
 
 
@@ -26,10 +27,9 @@ def current_session() -> LoginSession | None:
     return g.login_session
 
 
-def start_session(account: Account, amr: list[str], acr: str, code_verified: bool = False,
-                  login_method: str = "local") -> LoginSession:
-    """Open a new session for ``account``. Any previous session of this browser ends:
-    the session id is always rotated at login."""
+def start_session(account: Account, *, acr: str, amr: list[str], login_method: LoginMethod) -> LoginSession:
+    """Open a new session for ``account`` with the provenance of this login. Any previous
+    session of this browser ends: the session id is always rotated at login."""
     previous = current_session()
     if previous is not None:
         previous.ended_at = now()
@@ -38,15 +38,12 @@ def start_session(account: Account, amr: list[str], acr: str, code_verified: boo
     session = LoginSession(
         digest=digest(value),
         sid=new_secret(16),
-        account_id=account.id,
-        auth_time=epoch(moment),
-        amr=" ".join(amr),
-        acr=acr,
-        code_verified=code_verified,
-        login_method=login_method,
+        account=account,
         created_at=moment,
         expires_at=moment + current_app.config["IDP"].session.lifetime,
     )
+    session.provenance = Provenance(auth_time=epoch(moment), acr=acr, amr=tuple(amr),
+                                    login_method=login_method, sid=session.sid)
     db.session.add(session)
     account.last_login_at = moment
     audit.record("session.start", account_id=account.id, amr=amr, acr=acr)

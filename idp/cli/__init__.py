@@ -24,7 +24,7 @@ def with_app(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        from .. import create_app
+        from ..app import create_app
         from ..config import ConfigError
         from ..policy import PolicyError
 
@@ -80,7 +80,7 @@ def init(demo: bool, as_json: bool) -> None:
 def purge(as_json: bool) -> None:
     """Delete expired flows, codes, tokens, sessions and counters (keeps the audit trail)."""
     from .. import maintenance
-    from ..policy import current_policy
+    from ..policy_store import current_policy
 
     counts = maintenance.purge(current_policy())
     emit(as_json, counts, "\n".join(f"{name}: {count}" for name, count in counts.items()))

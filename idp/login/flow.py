@@ -1,15 +1,28 @@
-"""Login flows: created by the authorization endpoint, walked step by step.
+"""Login flows: the walk of one login, from the authorization request to the ID token.
 
-A flow's steps, in order: ``password`` → ``phone`` (when the account has none) →
-``code`` (when the policy asks) → ``confirm`` (first login only). A step-up flow starts
-after ``password``; a password-reset flow only needs the ``code``.
+1. ``/authorize`` (:mod:`idp.oidc.authorize`) validates the request once and asks
+   whether the browser's session will do; if not, it calls :func:`start`, which stores
+   the validated request in the flow's :class:`~idp.login.state.FlowState`.
+2. The steps, one module each in this package, all routed in :mod:`idp.login.routes`:
+   ``password`` (or an upstream provider) → :func:`decide` asks the policy engine
+   (:func:`idp.policy.evaluate`) once and the flow carries its
+   :class:`~idp.policy.Decision` → ``phone`` (no number yet) → ``code`` (the decision
+   requires one) → ``confirm`` (first login). Each step ends with :func:`proceed`: the
+   next step, or the end that the flow's purpose names.
+3. ``/authorize/resume`` calls :func:`finish`: a session opens with the
+   :class:`~idp.provenance.Provenance` the decision gave (acr, amr, auth_time, sid,
+   login method); the authorization code carries that provenance, the token endpoint
+   copies it onto the tokens, and the ID token and introspection state it.
+
+A step-up flow starts after ``password`` with the decision the authorization endpoint
+got for the session; a password-reset flow (:mod:`idp.recovery`) needs only the
+``code`` and ends in ``recovery.finish_reset``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import abort, current_app, redirect, url_for
+from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -18,48 +31,66 @@ from ..clock import now
 from ..digests import new_secret
 from ..extensions import db
 from ..models import Account, Client, LoginFlow, LoginSession
-from ..policy import Context, current_policy, evaluate
+from ..policy import Context, Decision, evaluate
+from ..policy_store import current_policy
 from ..sessions import start_session
 from ..web import browser_digest
+from .state import Authorization, FlowState, Purpose
 
-# Each step names the view that performs it.
+# The steps in order, each with the view that performs it (see idp.login.routes).
 STEPS: dict[str, str] = {
     "password": "login.password",
     "phone": "login.phone",
     "code": "login.code",
     "confirm": "login.confirm",
 }
+# Where a flow goes once no step is left, by purpose.
+ENDS: dict[str, str] = {
+    "login": "oidc.resume",
+    "step_up": "oidc.resume",
+    "password_reset": "recovery.finish_reset",
+}
 
 
-def start(params: MultiDict, client: Client | None, *, purpose: str = "login",
-          required_acr: str | None = None, session: LoginSession | None = None,
-          account: Account | None = None) -> LoginFlow:
+def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client | None = None,
+          authorization: Authorization | None = None, requested_acr: str | None = None,
+          session: LoginSession | None = None, account: Account | None = None,
+          decision: Decision | None = None) -> LoginFlow:
+    """A new flow for this browser. With ``session`` (step-up) the password step is the
+    session's; with ``account`` (password reset) the account is known from the start."""
+    params = params if params is not None else MultiDict()
     moment = now()
-    state = {"purpose": purpose, "required_acr": required_acr,
-             "service": client.service.code if client and client.service else None}
+    state = FlowState(
+        purpose=purpose,
+        authorization=authorization,
+        service=client.service.code if client is not None and client.service is not None else None,
+        requested_acr=requested_acr,
+        decision=decision,
+    )
     flow = LoginFlow(
         flow_id=new_secret(24),
         browser_digest=browser_digest(),
         params=[[k, v] for k, v in params.items(multi=True)],
         client_id=client.client_id if client else "",
-        account_id=account.id if account else None,
         steps_done=[],
         amr=[],
-        state=state,
         login_hint=params.get("login_hint"),
         created_at=moment,
         expires_at=moment + current_app.config["IDP"].session.login_flow_lifetime,
     )
-    if session is not None:  # step-up: the password was given in this session
-        flow.account_id = session.account_id
+    if session is not None:
+        provenance = session.provenance
+        flow.account = session.account
         flow.steps_done = ["password"]
-        flow.amr = session.amr.split()
+        flow.amr = list(provenance.amr)
         # A federated session stays federated: its failures throttle, they never lock.
-        flow.state = {**state, "login_method": session.login_method}
+        state = state.model_copy(update={"login_method": provenance.login_method})
+    elif account is not None:
+        flow.account = account
+    flow.state = state
     db.session.add(flow)
     db.session.flush()
-    if account is not None or session is not None:
-        flow.account = account or session.account
+    if flow.account is not None and decision is None:
         decide(flow)
     return flow
 
@@ -71,6 +102,10 @@ def load(flow_id: str | None) -> LoginFlow:
         flow = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one_or_none()
     if flow is None or flow.browser_digest != browser_digest() or flow.expires_at <= now():
         abort(400, description="flow_expired")
+    try:
+        flow.state  # noqa: B018  (a flow stored by an older release may no longer parse)
+    except ValidationError:
+        abort(400, description="flow_expired")
     return flow
 
 
@@ -78,93 +113,93 @@ def params_of(flow: LoginFlow) -> MultiDict:
     return MultiDict([(k, v) for k, v in flow.params])
 
 
-def purpose(flow: LoginFlow) -> str:
-    return flow.state.get("purpose", "login")
-
-
-def decide(flow: LoginFlow) -> None:
-    """Ask the policy whether this login needs a code; remember the answer on the flow."""
+def decide(flow: LoginFlow) -> Decision:
+    """Ask the policy whether this login needs a code; the flow carries the answer."""
     account = flow.account
-    policy = current_policy()
-    requested = flow.state.get("required_acr")
-    if purpose(flow) == "step_up":
-        requested = policy.acr.multi_factor
+    state = flow.state
     context = Context(
-        # Changing a password is a sensitive action; step-up asks for the higher level.
-        action="self.change_password" if purpose(flow) == "password_reset" else "login",
-        login_method=flow.state.get("login_method", "local"),
+        # A password reset changes the password: a sensitive action.
+        action="self.change_password" if state.purpose == "password_reset" else "login",
+        login_method=state.login_method,
         profile=account.profile,
         client=flow.client_id or None,
-        service=flow.state.get("service"),
+        service=state.service,
         establishment=account.establishment.siret,
         first_login=account.code_verified_at is None or account.phone is None,
         trusted_device_age=devices.age_for(account),
-        requested_acr=requested,
+        requested_acr=state.requested_acr,
     )
-    decision = evaluate(policy, context)
-    flow.state = {
-        **flow.state,
-        "require_code": decision.require_code,
-        "device_lifetime": int(decision.trusted_device_lifetime.total_seconds()),
-        "code_lifetime": int(decision.code_lifetime.total_seconds()),
-        "trace": list(decision.trace),
-    }
+    decision = evaluate(current_policy(), context)
+    flow.update_state(decision=decision)
+    return decision
 
 
-def needed(flow: LoginFlow, step: str) -> bool:
+def decide_for_session(session: LoginSession, client: Client, requested_acr: str | None) -> Decision:
+    """Ask the policy whether the browser's session will do for this client as it is,
+    or needs a code first (step-up)."""
+    policy = current_policy()
+    provenance = session.provenance
+    context = Context(
+        action="login",
+        login_method=provenance.login_method,
+        profile=session.account.profile,
+        client=client.client_id,
+        service=client.service.code if client.service is not None else None,
+        establishment=session.account.establishment.siret,
+        existing_session=True,
+        code_in_session=provenance.acr == policy.acr.multi_factor,
+        requested_acr=requested_acr,
+    )
+    return evaluate(policy, context)
+
+
+def _needed(flow: LoginFlow, state: FlowState, step: str) -> bool:
     account = flow.account
     if step == "password":
-        return purpose(flow) == "login"
+        return state.purpose == "login"
     if account is None:
         return True
     if step == "phone":
-        return flow.state.get("require_code", False) and account.phone is None \
-            and not flow.state.get("pending_phone")
+        return state.require_code and account.phone is None and not state.pending_phone
     if step == "code":
-        return flow.state.get("require_code", False)
+        return state.require_code
     if step == "confirm":
-        return purpose(flow) == "login" and account.confirmed_at is None
+        return state.purpose == "login" and account.confirmed_at is None
     raise ValueError(step)
 
 
 def next_step(flow: LoginFlow) -> str | None:
-    return next((s for s in STEPS if s not in flow.steps_done and needed(flow, s)), None)
+    state = flow.state
+    return next((s for s in STEPS if s not in flow.steps_done and _needed(flow, state, s)), None)
 
 
-def complete_step(flow: LoginFlow, step: str, amr: list[str] = ()) -> None:
+def complete_step(flow: LoginFlow, step: str, amr: list[str] | tuple[str, ...] = ()) -> None:
     flow.steps_done = [*flow.steps_done, step]
     flow.amr = [*flow.amr, *(m for m in amr if m not in flow.amr)]
 
 
 def proceed(flow: LoginFlow) -> Response:
-    """Go to the flow's next step, or finish it."""
-    if flow.completed_at is not None:
-        return redirect(_finished_url(flow))
+    """Commit, then go to the flow's next step, or to the end its purpose names."""
     step = next_step(flow)
-    if step is not None:
-        db.session.commit()
-        return redirect(url_for(STEPS[step], flow=flow.flow_id))
-    if purpose(flow) == "password_reset":
-        from ..recovery import finish_reset
+    endpoint = STEPS[step] if step is not None else ENDS[flow.state.purpose]
+    db.session.commit()
+    return redirect(url_for(endpoint, flow=flow.flow_id))
 
-        return finish_reset(flow)
-    policy = current_policy()
-    code_verified = "code" in flow.steps_done
-    acr = policy.acr.multi_factor if code_verified else policy.acr.single_factor
+
+def finish(flow: LoginFlow) -> LoginSession:
+    """Open the session this flow earned: the decision's acr, the steps' amr.
+
+    Called once no step is left; a flow finishes once."""
+    decision = flow.state.decision
+    if flow.completed_at is not None or decision is None or next_step(flow) is not None:
+        abort(400, description="flow_expired")
     amr = list(flow.amr)
-    if code_verified and "mfa" not in amr:
+    if decision.require_code and "mfa" not in amr:
         amr.append("mfa")
-    session = start_session(flow.account, amr, acr, code_verified=code_verified,
-                            login_method=flow.state.get("login_method", "local"))
-    if code_verified:
-        devices.trust(flow.account, timedelta(seconds=flow.state["device_lifetime"]))
+    session = start_session(flow.account, acr=decision.acr, amr=amr, login_method=flow.state.login_method)
+    if decision.require_code:
+        devices.trust(flow.account, decision.trusted_device_lifetime)
     else:
         devices.mark_used(flow.account)
     flow.completed_at = now()
-    flow.state = {**flow.state, "sid": session.sid}
-    db.session.commit()
-    return redirect(_finished_url(flow))
-
-
-def _finished_url(flow: LoginFlow) -> str:
-    return url_for("oidc.resume", flow=flow.flow_id)
+    return session

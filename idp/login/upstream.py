@@ -8,29 +8,32 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
 from connectors.upstream import UpstreamError, UpstreamRequest
 
-from .. import audit, federation
+from .. import audit, federation, limits
 from ..extensions import db
 from ..models import LoginFlow
+from ..policy_store import current_policy
 from . import flow as login_flow
-from .views import bp, page_context
+from .pages import page_context, step
+from .state import UpstreamAttempt
 
 
-def _request_of(flow: LoginFlow) -> UpstreamRequest:
-    data = flow.state["upstream"]
-    return UpstreamRequest(state=f"{flow.flow_id}.{data['state']}", nonce=data["nonce"],
-                           code_verifier=data["verifier"], redirect_uri=_callback_url())
+def _request_of(flow: LoginFlow, attempt: UpstreamAttempt) -> UpstreamRequest:
+    return UpstreamRequest(state=f"{flow.flow_id}.{attempt.state}", nonce=attempt.nonce,
+                           code_verifier=attempt.verifier, redirect_uri=_callback_url())
 
 
 def _callback_url() -> str:
     return current_app.config["IDP"].issuer + url_for("login.upstream_callback")
 
 
-def _failure(flow: LoginFlow | None, reason: str, message: str = "upstream.failed", status: int = 502, **extra):
+def _failure(flow: LoginFlow | None, reason: str, message: str = "upstream.failed", status: int = 502,
+             **extra: Any):
     audit.record("login.upstream_failure", account_id=flow.account_id if flow else None,
                  client_id=flow.client_id if flow else None, reason=reason)
     db.session.commit()
@@ -38,36 +41,34 @@ def _failure(flow: LoginFlow | None, reason: str, message: str = "upstream.faile
     return render_template("upstream_error.html", message=message, **extra, **context), status
 
 
-@bp.get("/login/upstream/<upstream_id>")
-def upstream_start(upstream_id: str):
-    flow = login_flow.load(request.args.get("flow"))
-    if login_flow.next_step(flow) != "password":
-        return login_flow.proceed(flow)
+@step("password")
+def upstream_start(flow: LoginFlow, context: dict[str, Any], upstream_id: str):
     upstream = federation.upstreams().get(upstream_id)
     if upstream is None:
         abort(404)
-    flow.state = {**flow.state, "upstream": {
-        "id": upstream_id, "state": secrets.token_urlsafe(24), "nonce": secrets.token_urlsafe(24),
-        "verifier": secrets.token_urlsafe(48)}}
+    attempt = UpstreamAttempt(id=upstream_id, state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24),
+                              verifier=secrets.token_urlsafe(48))
+    flow.update_state(upstream=attempt)
     try:
-        url = upstream.start(_request_of(flow))
+        url = upstream.start(_request_of(flow, attempt))
     except UpstreamError as exc:
         return _failure(flow, exc.reason)
     db.session.commit()
     return redirect(url)
 
 
-@bp.get("/login/upstream/callback")
 def upstream_callback():
     flow_id, _, nonce_part = (request.args.get("state") or "").partition(".")
     flow = login_flow.load(flow_id)  # the browser that started the flow, or 400
-    expected = (flow.state.get("upstream") or {}).get("state", "")
-    if not expected or not hmac.compare_digest(nonce_part, expected):
+    attempt = flow.state.upstream
+    if attempt is None or not attempt.state or not hmac.compare_digest(nonce_part.encode(), attempt.state.encode()):
         return _failure(flow, "state mismatch", status=400)
-    upstream = federation.upstreams()[flow.state["upstream"]["id"]]
-    upstream_request = _request_of(flow)
+    upstream = federation.upstreams().get(attempt.id)
+    if upstream is None:
+        return _failure(flow, "upstream no longer configured", status=400)
+    upstream_request = _request_of(flow, attempt)
     # The state is spent: a replayed callback cannot be finished twice.
-    flow.state = {**flow.state, "upstream": {**flow.state["upstream"], "state": ""}}
+    flow.update_state(upstream=attempt.model_copy(update={"state": ""}))
     db.session.commit()
     try:
         identity = upstream.finish(request.args.to_dict(), upstream_request)
@@ -77,11 +78,14 @@ def upstream_callback():
         account = federation.account_for(identity)
     except federation.NoAccount as exc:
         return _failure(flow, exc.reason, message="upstream.no_account", status=403, label=upstream.label)
-    until = federation.waiting_until(account)
-    if until is not None:
-        return _failure(flow, "throttled", message="upstream.wait", status=429, until=until)
+    try:
+        federation.check_throttle(current_policy(), account)
+    except limits.RateLimited as limited:
+        audit.record("login.upstream_failure", account_id=account.id, client_id=flow.client_id, reason="throttled")
+        db.session.commit()
+        return limits.answer(limited, "upstream_error.html", **page_context(flow))
     flow.account = account
-    flow.state = {**flow.state, "login_method": "federated", "upstream_issuer": identity.issuer}
+    flow.update_state(login_method="federated")
     login_flow.complete_step(flow, "password", amr=list(identity.amr) or ["fed"])
     login_flow.decide(flow)
     audit.record("login.upstream_ok", account_id=account.id, client_id=flow.client_id, issuer=identity.issuer)

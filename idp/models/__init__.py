@@ -3,7 +3,8 @@
 from .accounts import Account, AccountService, Establishment, Service
 from .audit import AuditEvent
 from .federation import UpstreamLink
-from .mfa import OneTimeCode, PasswordReset, SendEvent, TrustedDevice
+from .limits import RateLimitHit
+from .mfa import OneTimeCode, PasswordReset, TrustedDevice
 from .oauth import AuthorizationCode, Client, ClientAssertionJti, SigningKey, Token
 from .sessions import LoginFlow, LoginSession
 
@@ -19,7 +20,7 @@ __all__ = [
     "LoginSession",
     "OneTimeCode",
     "PasswordReset",
-    "SendEvent",
+    "RateLimitHit",
     "Service",
     "SigningKey",
     "Token",

@@ -11,7 +11,6 @@ from ..clock import now
 from ..extensions import db
 
 PROFILES = ("administrator", "user")
-STATUSES = ("active", "locked", "expired")
 CIVILITIES = ("M", "Mme")
 
 
@@ -73,8 +72,6 @@ class Account(db.Model):
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     locked_at: Mapped[datetime | None] = mapped_column(DateTime)
-    federated_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    federated_wait_until: Mapped[datetime | None] = mapped_column(DateTime)  # federated throttle
     code_verified_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: first login
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)  # data confirmed once
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)

@@ -1,4 +1,4 @@
-"""Second-factor records: one-time codes, trusted devices, sends, password resets."""
+"""Second-factor records: one-time codes, trusted devices, password resets."""
 
 from __future__ import annotations
 
@@ -49,19 +49,6 @@ class TrustedDevice(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     account: Mapped[Account] = relationship()
-
-
-class SendEvent(db.Model):
-    """One message sent (or attempted), for the policy's send limits."""
-
-    __tablename__ = "send_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
-    channel: Mapped[str] = mapped_column(String(8))
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    recipient: Mapped[str] = mapped_column(String(254), index=True)
-    ip: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class PasswordReset(db.Model):

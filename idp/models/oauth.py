@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
 from ..digests import matches
 from ..extensions import db
 from .accounts import Account, Service
+from .provenance import CarriesProvenance
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -40,10 +41,6 @@ class Client(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
     service: Mapped[Service | None] = relationship()
-
-    @property
-    def is_public(self) -> bool:
-        return self.token_endpoint_auth_method == "none"
 
     # Authlib ClientMixin
     def get_client_id(self) -> str:
@@ -76,7 +73,9 @@ class Client(db.Model):
         return grant_type in self.grant_types
 
 
-class AuthorizationCode(db.Model):
+class AuthorizationCode(CarriesProvenance, db.Model):
+    """A code, its PKCE challenge and the provenance of the session that issued it."""
+
     __tablename__ = "authorization_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,11 +88,6 @@ class AuthorizationCode(db.Model):
     nonce: Mapped[str | None] = mapped_column(Text)
     code_challenge: Mapped[str] = mapped_column(String(128))
     code_challenge_method: Mapped[str] = mapped_column(String(8))
-    auth_time: Mapped[int] = mapped_column(Integer)
-    acr: Mapped[str | None] = mapped_column(String(128))
-    amr: Mapped[str | None] = mapped_column(String(128))
-    sid: Mapped[str | None] = mapped_column(String(64))
-    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -107,24 +101,14 @@ class AuthorizationCode(db.Model):
     def get_scope(self) -> str:
         return self.scope
 
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return self.auth_time
-
-    def get_acr(self) -> str | None:
-        return self.acr
-
-    def get_amr(self) -> list[str] | None:
-        return self.amr.split() if self.amr else None
 
 
-class Token(db.Model):
+class Token(CarriesProvenance, db.Model):
     """An access token and, optionally, its refresh token.
 
     Tokens descending from one authorization code share a ``family_id``: replaying a code
-    or a rotated refresh token revokes the whole family.
+    or a rotated refresh token revokes the whole family. A user's tokens carry the
+    provenance of their code; client_credentials tokens carry none.
     """
 
     __tablename__ = "tokens"
@@ -141,11 +125,6 @@ class Token(db.Model):
     refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     refresh_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
-    auth_time: Mapped[int | None] = mapped_column(Integer)
-    acr: Mapped[str | None] = mapped_column(String(128))
-    amr: Mapped[str | None] = mapped_column(String(128))
-    sid: Mapped[str | None] = mapped_column(String(64))
-    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     account: Mapped[Account | None] = relationship()
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
 from ..extensions import db
+from ..login.state import FlowState
 from .accounts import Account
+from .provenance import CarriesProvenance
 
 
-class LoginSession(db.Model):
+class LoginSession(CarriesProvenance, db.Model):
     """A browser's single sign-on session. The cookie holds a random value; the table
-    holds its digest, so a database leak gives no usable session."""
+    holds its digest, so a database leak gives no usable session. Its provenance (how
+    the user authenticated) is what codes and tokens issued in it carry."""
 
     __tablename__ = "login_sessions"
 
@@ -23,11 +26,6 @@ class LoginSession(db.Model):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    auth_time: Mapped[int] = mapped_column(Integer)
-    amr: Mapped[str] = mapped_column(String(128))
-    acr: Mapped[str] = mapped_column(String(128))
-    code_verified: Mapped[bool] = mapped_column(default=False, server_default=false())  # holds for the session
-    login_method: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -55,10 +53,25 @@ class LoginFlow(db.Model):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     steps_done: Mapped[list[str]] = mapped_column(JSON, default=list)
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
-    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state_json: Mapped[dict[str, Any]] = mapped_column("state", JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     login_hint: Mapped[str | None] = mapped_column(Text)
 
     account: Mapped[Account | None] = relationship()
+
+    @property
+    def state(self) -> FlowState:
+        """The flow's typed state (:class:`~idp.login.state.FlowState`)."""
+        return FlowState.model_validate(self.state_json or {})
+
+    @state.setter
+    def state(self, value: FlowState) -> None:
+        self.state_json = value.model_dump(mode="json", exclude_defaults=True)
+
+    def update_state(self, **changes: Any) -> FlowState:
+        """Change some of the state's fields (validated) and store the result."""
+        state = FlowState.model_validate({**self.state.model_dump(), **changes})
+        self.state = state
+        return state

@@ -1,8 +1,9 @@
-"""Authentication context levels (OIDC Core 2, 3.1.2.1, 5.5.1.1).
+"""What a relying party demands of the authentication level (OIDC Core 2, 3.1.2.1, 5.5.1.1).
 
-The policy names the levels from the weakest to the strongest; a session's level is
-that of its ``acr``. A client may require a level through its registered minimum,
-``acr_values`` or an essential ``acr`` in the ``claims`` parameter.
+The policy names the levels from the weakest to the strongest. A client may demand a
+level through its registered minimum, ``acr_values`` or an essential ``acr`` in the
+``claims`` parameter; this module only reads the demand. Whether the session meets it,
+and what a login must do, is the policy engine's decision (:mod:`idp.policy.engine`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,13 @@ from ..models import Client
 
 @dataclass(frozen=True)
 class Requirement:
-    """The minimum level required (``None``: none) and whether it can be met at all."""
+    """The weakest acceptable level (``None``: any) and whether it can be met at all."""
 
-    minimum: int | None
+    acr: str | None
     satisfiable: bool = True
 
 
-def level(levels: list[str], acr: str | None) -> int:
-    return levels.index(acr) if acr in levels else -1
-
-
-def requirement(
-    levels: list[str], client: Client, acr_values: str | None, essential: list[str]
-) -> Requirement:
+def requirement(levels: list[str], client: Client, acr_values: str | None, essential: list[str]) -> Requirement:
     """Combine the client's registered minimum, ``acr_values`` and an essential claim.
 
     ``acr_values`` is a list of acceptable values in order of preference: the request is
@@ -44,4 +39,5 @@ def requirement(
         if not known:
             return Requirement(None, satisfiable=False)
         minimums.append(min(known))
-    return Requirement(max(minimums) if minimums else None)
+    # The weakest level is no demand at all.
+    return Requirement(levels[max(minimums)] if minimums and max(minimums) > 0 else None)

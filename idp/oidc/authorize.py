@@ -1,4 +1,14 @@
-"""The authorization endpoint (OIDC Core 3.1.2): validate, log in if needed, issue a code.
+"""The authorization endpoint (OIDC Core 3.1.2) in three parts: validate, require, issue.
+
+- :func:`validate` checks the request once: Authlib's grant (client, redirect URI,
+  response type, scope, PKCE S256), then this provider's parameters (``claims``,
+  ``max_age``, the acr the client demands).
+- :func:`require` says what the browser's session lacks: a login, the right to the
+  client's service, or a code (the policy engine's decision, read as it is).
+- :func:`issue` answers with a code that carries the session's provenance.
+
+When a login is needed, the flow stores the validated request and :func:`resume`
+answers it afterwards without validating again.
 
 Errors follow OIDC Core 3.1.2.6: once the client and its redirect URI are known to be
 valid, errors go back to the client; before that, the user gets an error page and is
@@ -7,7 +17,7 @@ never redirected to an untrusted URI.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
@@ -17,16 +27,18 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from .. import audit
-from ..clock import now
+from ..clock import epoch_now, now
 from ..extensions import db
 from ..login import flow as login_flow
-from ..models import Account, LoginFlow
-from ..policy import current_policy
+from ..login.state import Authorization
+from ..models import Client, LoginFlow, LoginSession
+from ..policy_store import current_policy
 from ..sessions import current_session
 from . import acr as acr_rules
 from .claims import essential_acr_values, parse_claims_request
-from .requests import AuthorizationRequest
-from .server import get_server
+from .grants import AuthorizationCodeGrant
+from .parameters import AuthorizationRequest
+from .server import get_server, query_client
 
 
 class RequestNotSupportedError(OAuth2Error):
@@ -54,6 +66,24 @@ UNSUPPORTED = {
 }
 
 
+@dataclass(frozen=True)
+class ValidRequest:
+    """An authorization request that passed validation, with what it asks for."""
+
+    grant: AuthorizationCodeGrant
+    params: MultiDict
+    client: Client
+    redirect_uri: str
+    claims: dict | None
+    requested_acr: str | None            # the client's minimum, acr_values or an essential acr
+    max_age: int | None = None
+    prompts: frozenset[str] = frozenset()
+
+    def stored(self) -> Authorization:
+        return Authorization(client_id=self.client.client_id, redirect_uri=self.redirect_uri,
+                             scope=self.grant.request.scope or "", claims=self.claims)
+
+
 def _redirect_error(error: OAuth2Error) -> Response:
     status, _, headers = error()
     return Response("", status=status, headers=headers)
@@ -68,95 +98,135 @@ def _max_age(params: MultiDict) -> int | None:
     return int(raw)
 
 
-def authorize(params: MultiDict, flow: LoginFlow | None = None) -> Response:
-    oauth_request = AuthorizationRequest(params)
-    session = current_session()
-    user: Account | None = None
-    if session is not None and session.account.is_usable(now().date()):
-        user = session.account
+def validate(params: MultiDict, user) -> ValidRequest:
+    """Validate the request once; an untrusted client or redirect URI gives a 400 page,
+    any later problem an error redirect (:class:`OAuth2Error` with ``redirect_uri``)."""
     try:
-        grant = get_server().get_consent_grant(request=oauth_request, end_user=user)
+        grant = get_server().get_consent_grant(request=AuthorizationRequest(params), end_user=user)
     except OAuth2Error as error:
         if error.redirect_uri:
-            return _redirect_error(error)
+            raise
         # Unknown client, unregistered or missing redirect URI: never redirect.
         if error.error == "invalid_client":
             abort(400, description="unknown_client")
         if "redirect" in (error.description or "").lower():
             abort(400, description="bad_redirect_uri")
         abort(400, description="invalid_request")
-
     client, redirect_uri = grant.client, grant.redirect_uri
     try:
         for name, error_class in UNSUPPORTED.items():
             if name in params:
                 raise error_class(f"The '{name}' parameter is not supported.")
         try:
-            claims_request = parse_claims_request(params.get("claims"))
+            claims = parse_claims_request(params.get("claims"))
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
         max_age = _max_age(params)
-        prompts = set(params.get("prompt", "").split())
-        policy = current_policy()
-        levels = policy.acr_values
         needed = acr_rules.requirement(
-            levels, client, params.get("acr_values"), essential_acr_values(claims_request)
+            current_policy().acr_values, client, params.get("acr_values"), essential_acr_values(claims)
         )
         if not needed.satisfiable:
             raise UnmetAuthenticationRequirementsError(
                 "The requested authentication level is not one this provider offers."
             )
-        minimum = needed.minimum or 0
-        if client.service is not None and client.service.code in policy.sensitive.services:
-            minimum = len(levels) - 1  # the policy flags this service as sensitive
-        required_acr = levels[minimum] if minimum else None
-
-        fresh = (
-            flow is not None
-            and flow.completed_at is not None
-            and session is not None
-            and flow.state.get("sid") == session.sid
-        )
-        need_login = user is None
-        if not fresh and user is not None:
-            if "login" in prompts or "select_account" in prompts:
-                need_login = True
-            if max_age is not None and time.time() - session.auth_time > max_age:
-                need_login = True
-
-        if need_login:
-            if "none" in prompts:
-                raise LoginRequiredError()
-            started = login_flow.start(params, client, required_acr=required_acr)
-            db.session.commit()
-            return login_flow.proceed(started)
-
-        # Before any step-up: a code would not give a right the account lacks.
-        if not user.has_right_to(client.service):
-            audit.record("authorize.no_right", account_id=user.id, client_id=client.client_id)
-            db.session.commit()
-            raise AccessDeniedError("The account has no right to this service.")
-        if acr_rules.level(levels, session.acr) < minimum:
-            if "none" in prompts:
-                raise InteractionRequiredError("A stronger authentication is required.")
-            # Step-up: the session is kept, a code raises it to the required level.
-            started = login_flow.start(params, client, purpose="step_up", required_acr=required_acr,
-                                       session=session)
-            db.session.commit()
-            return login_flow.proceed(started)
     except OAuth2Error as error:
-        error.redirect_uri = redirect_uri
-        error.state = params.get("state")
-        return _redirect_error(error)
+        error.redirect_uri, error.state = redirect_uri, params.get("state")
+        raise
+    return ValidRequest(grant, params, client, redirect_uri, claims, needed.acr, max_age,
+                        frozenset(params.get("prompt", "").split()))
 
-    oauth_request.login_session = session
-    oauth_request.claims_request = claims_request
-    response = get_server().create_authorization_response(
-        request=oauth_request, grant=grant, grant_user=user
-    )
-    if response.status_code == 302 and "code=" in response.headers.get("Location", ""):
-        audit.record("authorize.code_issued", account_id=user.id, client_id=client.client_id)
-    if flow is not None:
-        db.session.delete(flow)
+
+def require(request: ValidRequest, session: LoginSession | None) -> Response | None:
+    """What the session lacks for this request, as a response (a login or step-up flow),
+    or None when a code can be issued now. Raises :class:`OAuth2Error` to refuse."""
+    user = session.account if session is not None and session.account.is_usable(now().date()) else None
+    need_login = user is None or bool(request.prompts & {"login", "select_account"})
+    if session is not None and request.max_age is not None:
+        need_login = need_login or epoch_now() - session.provenance.auth_time > request.max_age
+    if need_login:
+        if "none" in request.prompts:
+            raise LoginRequiredError()
+        flow = login_flow.start("login", params=request.params, client=request.client,
+                                authorization=request.stored(), requested_acr=request.requested_acr)
+        return login_flow.proceed(flow)
+    # Before any step-up: a code would not give a right the account lacks.
+    _check_right(session, request.client)
+    decision = login_flow.decide_for_session(session, request.client, request.requested_acr)
+    if decision.require_code:
+        if "none" in request.prompts:
+            raise InteractionRequiredError("A stronger authentication is required.")
+        # Step-up: the session is kept, a code raises it to the level the policy names.
+        flow = login_flow.start("step_up", params=request.params, client=request.client,
+                                authorization=request.stored(), requested_acr=request.requested_acr,
+                                session=session, decision=decision)
+        return login_flow.proceed(flow)
+    return None
+
+
+def _check_right(session: LoginSession, client: Client) -> None:
+    if not session.account.has_right_to(client.service):
+        audit.record("authorize.no_right", account_id=session.account_id, client_id=client.client_id)
+        db.session.commit()
+        raise AccessDeniedError("The account has no right to this service.")
+
+
+def issue(request: ValidRequest, session: LoginSession) -> Response:
+    """Answer with a code carrying the session's provenance (and this request's claims)."""
+    grant = request.grant
+    grant.request.provenance = session.provenance.for_request(request.claims)
+    status, body, headers = grant.create_authorization_response(request.redirect_uri, session.account)
+    audit.record("authorize.code_issued", account_id=session.account_id, client_id=request.client.client_id)
+    return get_server().handle_response(status, body, headers)
+
+
+def authorize(params: MultiDict) -> Response:
+    """``/authorize``: validate, then either start what the session lacks or issue."""
+    session = current_session()
+    user = session.account if session is not None and session.account.is_usable(now().date()) else None
+    try:
+        request = validate(params, user)
+    except OAuth2Error as error:
+        return _redirect_error(error)
+    try:
+        lacking = require(request, session)
+    except OAuth2Error as error:
+        error.redirect_uri, error.state = request.redirect_uri, params.get("state")
+        return _redirect_error(error)
+    if lacking is not None:
+        return lacking
+    response = issue(request, session)
+    db.session.commit()
+    return response
+
+
+def _restore(flow: LoginFlow) -> ValidRequest:
+    """The request the flow stored, ready to answer: no validation again, one client read.
+    A client removed, or its redirect URI unregistered, meanwhile ends on an error page."""
+    stored = flow.state.authorization
+    client = query_client(stored.client_id) if stored is not None else None
+    if client is None or stored.redirect_uri not in client.redirect_uris:
+        abort(400, description="flow_expired")
+    params = login_flow.params_of(flow)
+    oauth_request = AuthorizationRequest(params)
+    oauth_request.client = client
+    oauth_request.scope = stored.scope
+    grant = get_server().get_authorization_grant(oauth_request)
+    return ValidRequest(grant, params, client, stored.redirect_uri, stored.claims, flow.state.requested_acr)
+
+
+def resume(flow: LoginFlow) -> Response:
+    """``/authorize/resume``: the login flow is done; open its session and answer."""
+    if login_flow.next_step(flow) is not None:
+        return login_flow.proceed(flow)
+    request = _restore(flow)
+    session = login_flow.finish(flow)
+    db.session.delete(flow)
+    try:
+        _check_right(session, request.client)
+    except OAuth2Error as error:
+        error.redirect_uri, error.state = request.redirect_uri, request.params.get("state")
+        db.session.commit()
+        return _redirect_error(error)
+    response = issue(request, session)
     db.session.commit()
     return response

@@ -86,12 +86,9 @@ class IntrospectionEndpoint(_Introspection):
         }
         if token.account is not None:
             payload.update(sub=token.account.subject, username=token.account.identifier)
-        if token.auth_time is not None:
-            payload["auth_time"] = token.auth_time
-        if token.acr:
-            payload["acr"] = token.acr
-        if token.amr:
-            payload["amr"] = token.amr.split()
+        provenance = token.provenance
+        if provenance is not None:
+            payload.update(auth_time=provenance.auth_time, acr=provenance.acr, amr=list(provenance.amr))
         return payload
 
 

@@ -53,7 +53,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_METHODS
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
-        login = request.login_session
         data = request.payload.data
         issued = now()
         record = AuthorizationCode(
@@ -66,14 +65,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"],
-            auth_time=login.auth_time,
-            acr=login.acr,
-            amr=login.amr,
-            sid=login.sid,
-            claims=request.claims_request,
             issued_at=issued,
             expires_at=issued + current_app.config["IDP"].oidc.authorization_code_lifetime,
         )
+        record.provenance = request.provenance
         db.session.add(record)
         return record
 
@@ -116,7 +111,7 @@ class OpenIDConnectCode(OpenIDCode):
     def process_token(self, grant, response):
         _, token, _ = response
         code: AuthorizationCode = grant.request.authorization_code
-        id_token.add_to_response(token, grant.request, code, nonce=code.nonce)
+        id_token.add_to_response(token, grant.request, code.provenance, nonce=code.nonce)
         return token
 
 
@@ -152,7 +147,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def create_token_response(self):
         status, token, headers = super().create_token_response()
         # OIDC Core 12.2: the new ID token keeps the original auth_time, acr and amr.
-        id_token.add_to_response(token, self.request, self.request.refresh_token)
+        id_token.add_to_response(token, self.request, self.request.refresh_token.provenance)
         return status, token, headers
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from authlib.oidc.core.grants.util import create_half_hash
@@ -10,71 +9,50 @@ from flask import current_app
 from joserfc import jwt
 
 from .. import keys
+from ..clock import epoch_now
 from ..models import Account, Client
+from ..provenance import Provenance
 from . import claims as claim_rules
 
 
-def add_to_response(token: dict[str, Any], request, source, nonce: str | None = None) -> None:
+def add_to_response(token: dict[str, Any], request, provenance: Provenance | None, nonce: str | None = None) -> None:
     """Add an ID token to a token response when the granted scope includes ``openid``.
 
-    ``source`` is the authorization code or the refresh token the grant came from: it
-    holds the login's ``auth_time``, ``acr``, ``amr``, ``sid`` and ``claims`` request."""
-    if "openid" not in (token.get("scope") or "").split():
+    ``provenance`` comes from the authorization code or the refresh token the grant
+    came from: the login's ``auth_time``, ``acr``, ``amr``, ``sid`` and ``claims`` request."""
+    if "openid" not in (token.get("scope") or "").split() or provenance is None:
         return
-    token["id_token"] = build(
-        request.client,
-        request.user,
-        scope=token["scope"],
-        auth_time=source.auth_time,
-        acr=source.acr,
-        amr=source.amr,
-        sid=source.sid,
-        claims_request=source.claims,
-        nonce=nonce,
-        access_token=token["access_token"],
-    )
+    token["id_token"] = build(request.client, request.user, scope=token["scope"], provenance=provenance,
+                              nonce=nonce, access_token=token["access_token"])
 
 
-def build(
-    client: Client,
-    account: Account,
-    *,
-    scope: str,
-    auth_time: int | None,
-    acr: str | None,
-    amr: str | None,
-    sid: str | None,
-    claims_request: dict[str, Any] | None,
-    nonce: str | None = None,
-    access_token: str | None = None,
-) -> str:
+def build(client: Client, account: Account, *, scope: str, provenance: Provenance, nonce: str | None = None,
+          access_token: str | None = None) -> str:
     settings = current_app.config["IDP"]
     record, key_set = keys.signing_key_set()
-    issued = int(time.time())
+    issued = epoch_now()
     payload: dict[str, Any] = {
         "iss": settings.issuer,
         "sub": account.subject,
         "aud": client.client_id,
         "exp": issued + int(settings.oidc.id_token_lifetime.total_seconds()),
         "iat": issued,
+        "auth_time": provenance.auth_time,
     }
-    if auth_time is not None:
-        payload["auth_time"] = auth_time
     if nonce:
         payload["nonce"] = nonce
-    if acr:
-        payload["acr"] = acr
-    if amr:
-        payload["amr"] = amr.split()
-    if sid:
-        payload["sid"] = sid
+    payload["acr"] = provenance.acr
+    if provenance.amr:
+        payload["amr"] = list(provenance.amr)
+    if provenance.sid:
+        payload["sid"] = provenance.sid
     if access_token:
         payload["at_hash"] = create_half_hash(access_token, record.alg).decode("ascii")
     # With an access token, scope claims go to UserInfo (OIDC Core 5.4); the ID token
     # carries only what the claims parameter asks for there.
     payload.update(
         claim_rules.select(
-            account, scope, claims_request, "id_token", include_scope_claims=not access_token
+            account, scope, provenance.claims, "id_token", include_scope_claims=not access_token
         )
     )
     header = {"alg": record.alg, "kid": record.kid, "typ": "JWT"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskServer
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 
 from ..extensions import db
 from ..models import Client
@@ -22,9 +22,15 @@ from .tokens import save_token
 
 
 def query_client(client_id: str) -> Client | None:
+    """The client, read once per request however many parts of Authlib ask."""
     if not client_id or len(client_id) > 64:
         return None
-    return db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one_or_none()
+    cache: dict[str, Client | None] = g.setdefault("clients", {}) if has_request_context() else {}
+    if client_id not in cache:
+        cache[client_id] = db.session.execute(
+            db.select(Client).filter_by(client_id=client_id)
+        ).scalar_one_or_none()
+    return cache[client_id]
 
 
 class AuthorizationServer(_FlaskServer):

@@ -34,12 +34,8 @@ def save_token(token: dict[str, Any], request) -> Token:
         scope=token.get("scope", ""),
         issued_at=moment,
         access_expires_at=moment + settings.access_token_lifetime,
-        auth_time=source.auth_time if source else None,
-        acr=source.acr if source else None,
-        amr=source.amr if source else None,
-        sid=source.sid if source else None,
-        claims=source.claims if source else None,
     )
+    record.provenance = source.provenance if source else None
     if token.get("refresh_token"):
         record.refresh_digest = digest(token["refresh_token"])
         # Rotation keeps the family's original deadline: refreshing never extends it.

@@ -10,8 +10,9 @@ from .. import keys
 from ..clock import now
 from ..extensions import db
 from ..login import flow as login_flow
-from ..policy import current_policy
+from ..policy_store import current_policy
 from .authorize import authorize
+from .authorize import resume as resume_authorization
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED, select
 from .grants import ALL_METHODS
 from .server import get_protector, get_server
@@ -76,10 +77,7 @@ def authorization():
 
 @bp.get("/authorize/resume")
 def resume():
-    flow = login_flow.load(request.args.get("flow"))
-    if flow.completed_at is None:
-        return login_flow.proceed(flow)
-    return authorize(login_flow.params_of(flow), flow)
+    return resume_authorization(login_flow.load(request.args.get("flow")))
 
 
 @bp.post("/token")
@@ -132,7 +130,8 @@ def userinfo():
     if account is None or not account.is_usable(now().date()):
         return _bearer_error("invalid_token")
     claims = {"sub": account.subject}
-    claims.update(select(account, token.scope, token.claims, "userinfo", include_scope_claims=True))
+    requested = token.provenance.claims if token.provenance is not None else None
+    claims.update(select(account, token.scope, requested, "userinfo", include_scope_claims=True))
     response = jsonify(claims)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,18 +1,11 @@
-"""The MFA policy: YAML reviewed by a security team, a pure engine that applies it."""
+"""The MFA policy: YAML reviewed by a security team, a pure engine that applies it.
 
-from flask import current_app
+Nothing under this package imports Flask, SQLAlchemy or reads anything but the file it
+is given: the running application holds the policy in force (:mod:`idp.policy_store`).
+"""
 
 from .engine import Context, Decision, evaluate
 from .loader import PolicyError, load_policy
 from .model import Policy
-from .store import PolicyStore
 
-__all__ = [
-    "Context", "Decision", "Policy", "PolicyError", "PolicyStore", "current_policy", "evaluate",
-    "load_policy",
-]
-
-
-def current_policy() -> Policy:
-    """The policy in force for this application (reloaded when its file changes)."""
-    return current_app.extensions["idp.policy"].current()
+__all__ = ["Context", "Decision", "Policy", "PolicyError", "evaluate", "load_policy"]

@@ -1,7 +1,10 @@
 """The policy engine: a pure function from a context to a decision, with its trace.
 
-No Flask, no database: views gather the :class:`Context`, call :func:`evaluate`, and act
-on the :class:`Decision`. ``idp policy explain`` prints the same trace.
+The one judge of "is a code needed now, and which acr does the session get": the login
+flow asks it once the account is known, the authorization endpoint asks it when a
+request arrives in an existing session (step-up), and both act on the
+:class:`Decision` as it is. No Flask, no database, no I/O: callers gather the
+:class:`Context`. ``idp policy explain`` prints the same trace.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Context:
     establishment: str | None = None        # SIRET
     first_login: bool = False               # no code ever verified for this account
     trusted_device_age: timedelta | None = None  # age of this browser's trusted-device record
+    existing_session: bool = False          # the browser is logged in: only step-up reasons apply
     code_in_session: bool = False           # a code was verified in this login session
     requested_acr: str | None = None        # the minimum acr the client or request demands
 
@@ -104,6 +108,10 @@ def evaluate(policy: Policy, context: Context) -> Decision:
 
     if context.action != "login":
         trace.append(f"action {context.action} needs no code")
+        return Decision(False, mfa if context.code_in_session else single, device_lifetime,
+                        code_lifetime, tuple(trace))
+    if context.existing_session:
+        trace.append("an existing session is reused: it keeps its level")
         return Decision(False, mfa if context.code_in_session else single, device_lifetime,
                         code_lifetime, tuple(trace))
     if context.code_in_session:

@@ -1,13 +1,13 @@
 """The hosted login and the single sign-on session: prompt, max_age, cookies, failures,
 languages and authentication levels."""
 
-import time
 from datetime import timedelta
 
 import pytest
 
+from idp.clock import travel
 from idp.extensions import db
-from idp.models import Account, AuditEvent, LoginSession
+from idp.models import Account, AuditEvent, LoginSession, RateLimitHit
 from tests.helpers import PASSWORD, form_field, page_text, pkce_pair, query_of
 
 
@@ -16,35 +16,31 @@ def rp(actors):
     return actors.client()
 
 
-def test_prompt_login_and_max_age_force_a_new_login_with_a_new_auth_time(actors, rp, monkeypatch):
+def test_prompt_login_and_max_age_force_a_new_login_with_a_new_auth_time(actors, rp):
     identifier = actors.account()
     client_id, secret = rp
     first = actors.id_token_claims(actors.tokens_for(client_id, secret, identifier)["id_token"])
 
-    later = time.time() + 120
-    monkeypatch.setattr(time, "time", lambda: later)
-    _, challenge = pkce_pair()
-    # A recent enough session satisfies max_age without a login page ...
-    assert "code=" in actors.authorize(client_id, challenge, max_age="3600").headers["Location"]
-    # ... an older one does not, and neither does prompt=login.
-    for params in ({"prompt": "login"}, {"max_age": "60"}):
-        response = actors.authorize(client_id, challenge, **params)
-        assert response.headers["Location"].startswith("/login?flow=")
-    monkeypatch.undo()
-
-    time.sleep(1.1)
-    claims = actors.id_token_claims(actors.tokens_for(client_id, secret, identifier, prompt="login")["id_token"])
-    assert claims["auth_time"] > first["auth_time"]
+    with travel(timedelta(seconds=120)):
+        _, challenge = pkce_pair()
+        # A recent enough session satisfies max_age without a login page ...
+        assert "code=" in actors.authorize(client_id, challenge, max_age="3600").headers["Location"]
+        # ... an older one does not, and neither does prompt=login.
+        for params in ({"prompt": "login"}, {"max_age": "60"}):
+            response = actors.authorize(client_id, challenge, **params)
+            assert response.headers["Location"].startswith("/login?flow=")
+        claims = actors.id_token_claims(
+            actors.tokens_for(client_id, secret, identifier, prompt="login")["id_token"])
+    assert claims["auth_time"] >= first["auth_time"] + 120
     assert claims["sid"] != first["sid"]
 
 
-def test_prompt_none_with_max_age_exceeded_gives_login_required(actors, rp, monkeypatch):
+def test_prompt_none_with_max_age_exceeded_gives_login_required(actors, rp):
     identifier = actors.account()
     actors.tokens_for(rp[0], rp[1], identifier)
-    later = time.time() + 600
-    monkeypatch.setattr(time, "time", lambda: later)
-    _, challenge = pkce_pair()
-    response = actors.authorize(rp[0], challenge, prompt="none", max_age="60")
+    with travel(timedelta(seconds=600)):
+        _, challenge = pkce_pair()
+        response = actors.authorize(rp[0], challenge, prompt="none", max_age="60")
     assert query_of(response.headers["Location"])["error"] == "login_required"
 
 
@@ -60,7 +56,9 @@ def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_rotated(actors,
 
     # The second login skips the code (trusted device) and still rotates the session id.
     login_url = actors.authorize(rp[0], challenge, prompt="login").headers["Location"]
-    second = actors.submit_login(login_url, identifier)
+    submitted = actors.submit_login(login_url, identifier)
+    assert submitted.headers["Location"].startswith("/authorize/resume")  # no step left: the session opens there
+    second = actors.browser.get(submitted.headers["Location"])
     header = [h for h in second.headers.getlist("Set-Cookie") if h.startswith("__Host-idp-session=")][0]
     for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
         assert attribute in header
@@ -246,10 +244,11 @@ def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app,
         assert actors.submit_login(login_url, name, "some password").status_code == 401
     blocked = actors.submit_login(login_url, identifier, PASSWORD)
     assert blocked.status_code == 429 and "Trop de tentatives" in page_text(blocked)
+    assert 14 * 60 <= int(blocked.headers["Retry-After"]) <= 15 * 60
     with app.app_context():
         account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
         assert account.failed_logins == 0 and account.status == "active"  # the account is untouched
-        for event in db.session.execute(db.select(AuditEvent)).scalars():
-            event.at -= timedelta(minutes=16)
+        for hit in db.session.execute(db.select(RateLimitHit)).scalars():  # the window passes
+            hit.at -= timedelta(minutes=16)
         db.session.commit()
     assert actors.submit_login(login_url, identifier, PASSWORD).status_code == 302

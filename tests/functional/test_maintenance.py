@@ -5,8 +5,8 @@ from datetime import timedelta
 from idp import maintenance
 from idp.clock import now
 from idp.extensions import db
-from idp.models import AuditEvent, LoginFlow, LoginSession, OneTimeCode, SendEvent, Token
-from idp.policy import current_policy
+from idp.models import AuditEvent, LoginFlow, LoginSession, OneTimeCode, RateLimitHit, Token
+from idp.policy_store import current_policy
 
 
 def test_purge_keeps_live_rows_and_removes_old_ones(actors, app):
@@ -15,17 +15,17 @@ def test_purge_keeps_live_rows_and_removes_old_ones(actors, app):
     actors.tokens_for(client_id, secret, identifier)
     with app.app_context():
         live = {model.__tablename__: db.session.execute(db.select(db.func.count()).select_from(model)).scalar_one()
-                for model in (Token, LoginSession, SendEvent)}
+                for model in (Token, LoginSession, RateLimitHit)}
         assert all(live.values())
         counts = maintenance.purge(current_policy())
-        assert counts["tokens"] == 0 and counts["login_sessions"] == 0 and counts["send_events"] == 0
+        assert counts["tokens"] == 0 and counts["login_sessions"] == 0 and counts["rate_limit_hits"] == 0
 
         long_ago = now() - timedelta(days=3)
         for token in db.session.execute(db.select(Token)).scalars():
             token.access_expires_at = token.refresh_expires_at = long_ago
         for session in db.session.execute(db.select(LoginSession)).scalars():
             session.expires_at = long_ago
-        for event in db.session.execute(db.select(SendEvent)).scalars():
+        for event in db.session.execute(db.select(RateLimitHit)).scalars():
             event.at = long_ago
         for code in db.session.execute(db.select(OneTimeCode)).scalars():
             code.expires_at = long_ago
@@ -35,5 +35,5 @@ def test_purge_keeps_live_rows_and_removes_old_ones(actors, app):
         counts = maintenance.purge(current_policy())
         assert counts["tokens"] == live["tokens"]
         assert counts["login_sessions"] == live["login_sessions"]
-        assert counts["send_events"] == live["send_events"]
+        assert counts["rate_limit_hits"] == live["rate_limit_hits"]
         assert db.session.execute(db.select(db.func.count(AuditEvent.id))).scalar_one() > 0

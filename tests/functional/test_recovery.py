@@ -71,6 +71,7 @@ def test_reset_with_a_code_unlocks_and_ends_devices_and_sessions(actors, app, rp
     with app.app_context():
         assert db.session.execute(db.select(Account.status)).scalar_one() == "locked"
     done = actors.post_form(response.headers["Location"], {"code": actors.last_code()}, page=code_page)
+    done = actors.follow(done)
     assert done.status_code == 200 and "Mot de passe modifié" in page_text(done)
 
     with app.app_context():
@@ -93,6 +94,7 @@ def test_reset_without_a_phone_needs_no_code(actors, app):
     _ask_reset(actors, identifier, "nophone@mairie.example")
     link = _link_path(_emails(actors)[-1])
     done = actors.post_form(link, {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD})
+    done = actors.follow(done)
     assert done.status_code == 200 and "Mot de passe modifié" in page_text(done)
 
 

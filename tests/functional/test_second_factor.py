@@ -253,6 +253,8 @@ def test_the_user_sees_and_revokes_trusted_workstations(actors, app, rp):
 
 
 def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp):
+    from dataclasses import replace
+
     from idp.models import LoginSession
 
     actors.edit_policy("    max_failures: 5      # never locks", "    max_failures: 2      # never locks")
@@ -261,7 +263,8 @@ def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp
     actors.tokens_for(rp[0], rp[1], identifier, prompt="login")  # trusted device: one factor
     with app.app_context():
         session = db.session.execute(db.select(LoginSession).filter_by(ended_at=None)).scalar_one()
-        session.login_method = "federated"  # as if it came from Net-entreprises
+        # As if it came from Net-entreprises.
+        session.provenance = replace(session.provenance, login_method="federated")
         db.session.commit()
     strict_id, _ = actors.client(default_acr="urn:peps:acr:mfa")
     _, challenge = pkce_pair()
@@ -275,4 +278,4 @@ def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp
     with app.app_context():
         account = _account(app, identifier)
         assert account.status == "active" and account.failed_logins == 0
-        assert account.federated_wait_until is not None
+        assert "Retry-After" in waited.headers

@@ -7,8 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from idp.cli import main
-from idp.policy import Context, PolicyError, PolicyStore, evaluate, load_policy
+from idp.policy import Context, PolicyError, evaluate, load_policy
 from idp.policy.scenarios import load_scenarios, mismatches
+from idp.policy_store import PolicyStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "policies" / "default.yaml"

@@ -1,4 +1,9 @@
-"""The policy in force: reloaded when its file changes, never weakened by a bad edit."""
+"""The policy in force for the running application.
+
+The pure policy package (:mod:`idp.policy`) loads and applies a file; this module holds
+the last valid policy, reloads it when the file changes, and hands each request one
+policy (read once per request, so a decision never mixes two versions).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import logging
 import threading
 from pathlib import Path
 
-from .loader import PolicyError, load_policy
-from .model import Policy
+from flask import Flask, current_app, g, has_request_context
+
+from .policy import Policy, PolicyError, load_policy
 
 log = logging.getLogger("idp.policy")
 
@@ -52,3 +58,17 @@ class PolicyStore:
             return
         self._policy, self.last_error = policy, None
         log.info("policy reloaded from %s", self.path)
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["IDP"]
+    app.extensions["idp.policy"] = PolicyStore(settings.path(settings.policy_file))
+
+
+def current_policy() -> Policy:
+    """The policy in force, the same for the whole request."""
+    if has_request_context():
+        if "policy" not in g:
+            g.policy = current_app.extensions["idp.policy"].current()
+        return g.policy
+    return current_app.extensions["idp.policy"].current()

@@ -1,32 +1,20 @@
-"""The login pages. Each step's view checks the flow, does its work, then proceeds."""
+"""The password step: identifier and password, then the policy decides what follows."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from typing import Any
 
-from .. import audit, federation
+from flask import render_template, request
+
+from .. import audit, limits
 from ..clock import now
 from ..extensions import db
-from ..i18n import negotiate, set_locale
-from ..lockout import address_blocked_until, record_failure, reset_failures
-from ..models import Account, Client, LoginFlow
+from ..lockout import check_address, count_address_failure, record_failure, reset_failures
+from ..models import Account, LoginFlow
 from ..passwords import hash_password, needs_rehash, verify_password
-from ..policy import current_policy
-from ..web import allow_form_target, check_csrf
+from ..policy_store import current_policy
 from . import flow as login_flow
-
-bp = Blueprint("login", __name__)
-
-
-def page_context(flow: LoginFlow) -> dict:
-    params = login_flow.params_of(flow)
-    set_locale(negotiate(params.get("ui_locales")))
-    client = db.session.execute(db.select(Client).filter_by(client_id=flow.client_id)).scalar_one_or_none()
-    if params.get("redirect_uri"):
-        allow_form_target(params["redirect_uri"])
-    elif client is not None and client.redirect_uris:
-        allow_form_target(client.redirect_uris[0])
-    return {"flow": flow, "client": client, "upstreams": list(federation.upstreams().values())}
+from .pages import step
 
 
 def _find_account(identifier: str) -> Account | None:
@@ -36,23 +24,18 @@ def _find_account(identifier: str) -> Account | None:
     return db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one_or_none()
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def password():
-    flow = login_flow.load(request.values.get("flow"))
-    context = page_context(flow)
-    if login_flow.next_step(flow) != "password":
-        return login_flow.proceed(flow)
-    identifier = flow.login_hint or ""
+@step("password")
+def password(flow: LoginFlow, context: dict[str, Any]):
     if request.method == "GET":
-        return render_template("login.html", identifier=identifier, **context)
+        return render_template("login.html", identifier=flow.login_hint or "", **context)
 
-    check_csrf()
     identifier = request.form.get("identifier", "")
-    blocked_until = address_blocked_until(current_policy(), request.remote_addr)
-    if blocked_until is not None:
+    policy = current_policy()
+    try:
         # Checked before any password work: the same answer whatever the identifier.
-        return render_template("login.html", identifier=identifier, error="login.address_blocked",
-                               retry_at=blocked_until, **context), 429
+        check_address(policy, request.remote_addr)
+    except limits.RateLimited as limited:
+        return limits.answer(limited, "login.html", identifier=identifier, **context)
     secret = request.form.get("password", "")
     if not identifier.strip() or not secret:
         return render_template("login.html", identifier=identifier, error="login.missing", **context), 400
@@ -72,9 +55,10 @@ def password():
             client_id=flow.client_id,
             reason="unknown identifier" if account is None else ("bad password" if not valid else account.status),
         )
+        count_address_failure(request.remote_addr)
         db.session.commit()
         if account is not None and not valid:
-            record_failure(current_policy(), account, "password")
+            record_failure(policy, account, "password")
         return render_template("login.html", identifier=identifier, error="login.failed", **context), 401
 
     if needs_rehash(account.password_hash):

@@ -1,0 +1,89 @@
+"""The application factory: configuration, extensions, blueprints."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, Settings, development_secret, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(overrides: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
+    """Build the application from configuration (see :mod:`idp.config`)."""
+    settings = load_settings(config_file, overrides)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_dir),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        IDP=settings,
+        SECRET_KEY=settings.secret_key or development_secret(settings),
+        SQLALCHEMY_DATABASE_URI=database_url(settings),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.json.sort_keys = False
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    if settings.issuer.startswith("http://"):
+        # Development only: production settings refuse a non-HTTPS issuer.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+    _configure_logging(app)
+
+    from . import database, errors, federation, limits, messaging, policy_store, web
+    from .account import bp as account_bp
+    from .health import bp as health_bp
+    from .login.routes import bp as login_bp
+    from .logout import bp as logout_bp
+    from .oidc import server
+    from .oidc.views import bp as oidc_bp
+    from .recovery import bp as recovery_bp
+
+    policy_store.init_app(app)
+    database.init_app(app)
+    web.init_app(app)
+    messaging.init_app(app)
+    federation.init_app(app)
+    server.init_app(app)
+    errors.init_app(app)
+    limits.init_app(app)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(login_bp)
+    app.register_blueprint(logout_bp)
+    app.register_blueprint(recovery_bp)
+    from . import devices, sessions
+
+    app.after_request(sessions.write_cookie)
+    app.after_request(devices.write_cookie)
+    return app
+
+
+def database_url(settings: Settings) -> str:
+    """The database URL, with a relative SQLite path made relative to the project."""
+    url = settings.database_url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        path = settings.path(url[len(prefix):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return url
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger("idp").handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logging.getLogger("idp").addHandler(handler)
+        logging.getLogger("idp").setLevel(logging.INFO)
