@@ -41,7 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     _configure_logging(app)
 
     from . import database, errors, federation, limits, messaging, policy_store, web
-    from .account import bp as account_bp
+    from .console import bp as console_bp
     from .health import bp as health_bp
     from .login.routes import bp as login_bp
     from .logout import bp as logout_bp
@@ -57,7 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     server.init_app(app)
     errors.init_app(app)
     limits.init_app(app)
-    app.register_blueprint(account_bp)
+    app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)

@@ -10,8 +10,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from . import audit
-from .accounts import AccountError
 from .digests import digest, new_secret
+from .directory import AccountError
 from .extensions import db
 from .models import Client, Service
 from .models.oauth import AUTH_METHODS, GRANT_TYPES

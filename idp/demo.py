@@ -7,8 +7,8 @@ import json
 
 from flask import current_app
 
-from .accounts import create_account, create_establishment, create_service, random_password
 from .clients import create_client
+from .directory import create_account, create_establishment, create_service, random_password
 from .extensions import db
 from .models import Account
 

@@ -16,9 +16,9 @@ from sqlalchemy import func, update
 from connectors.senders import Message, SendError
 
 from . import audit, devices, limits, messaging
-from .accounts import AccountError, check_password
 from .clock import now
 from .digests import digest, new_secret
+from .directory import AccountError, check_password
 from .extensions import db
 from .lockout import unlock
 from .login import flow as login_flow

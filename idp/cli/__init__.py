@@ -11,7 +11,7 @@ from functools import wraps
 
 import click
 
-from ..accounts import AccountError
+from ..directory import AccountError
 from ..extensions import db
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..accounts import AccountError, create_account, create_establishment, create_service, get_service, random_password
 from ..clients import create_client
+from ..directory import AccountError, create_account, create_establishment, create_service, get_service, random_password
 from ..extensions import db
 from ..models import Account, Client, Establishment
 from . import emit, json_option, main, with_app
@@ -158,7 +158,7 @@ def accounts_unlock(identifier: str, as_json: bool) -> None:
 def accounts_set_phone(identifier: str, phone: str, as_json: bool) -> None:
     """Correct an account's authentication phone; its trusted devices are revoked."""
     from .. import audit, devices
-    from ..accounts import check_phone
+    from ..directory import check_phone
 
     account = _find(identifier)
     account.phone, account.phone_line_type = check_phone(phone, account)

@@ -1,5 +1,6 @@
-"""Establishments, accounts and services: creation rules shared by the CLI and the
-administration pages."""
+"""The directory: establishments, accounts and services, and the rules for creating
+them (SIRET checked, identifiers generated, one phone per agent). Every writer goes
+through here: the ``idp`` command today, the administration pages as they come."""
 
 from __future__ import annotations
 

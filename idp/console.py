@@ -1,4 +1,4 @@
-"""The user's own account page: their details and the browsers they trust."""
+"""The account console ("Mon compte"): the user's own details and the browsers they trust."""
 
 from __future__ import annotations
 
