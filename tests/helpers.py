@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.accounts import create_account, create_establishment, create_service
 from idp.clients import create_client
+from idp.directory import create_account, create_establishment, create_service
 from idp.extensions import db
 
 REDIRECT_URI = "https://rp.example.test/callback"
