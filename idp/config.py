@@ -86,6 +86,22 @@ class VonageConfig(_Section):
     api_secret: str | None = None
     private_key: str | None = None
 
+    @field_validator("private_key")
+    @classmethod
+    def _pkcs8_pem(cls, value: str | None) -> str | None:
+        """The voice API signs with this key: refuse at start-up what it cannot load."""
+        if not value:
+            return value
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        if "-----BEGIN PRIVATE KEY-----" not in value:
+            raise ValueError("must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----), with its newlines")
+        try:
+            load_pem_private_key(value.encode(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError("is not a readable PKCS#8 PEM private key") from None
+        return value
+
 
 class MessagesConfig(_Section):
     sms: list[SenderName]

@@ -10,11 +10,13 @@ import unicodedata
 import uuid
 from datetime import date
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from .clock import now
 from .extensions import db
-from .models import Account, AccountService, Establishment, Service
+from .models import Account, AccountService, Establishment, PasswordReset, Service
 from .models.accounts import CIVILITIES, PROFILES
 from .passwords import hash_password
 from .phones import PhoneError, parse_phone
@@ -160,6 +162,19 @@ def check_phone(text: str, account: Account | None = None) -> tuple[str, str]:
         if db.session.execute(query.limit(1)).first() is not None:
             raise AccountError("this phone number belongs to another account; each agent needs their own")
     return phone.e164, phone.line_type
+
+
+def change_password(account: Account, password_hash: str) -> int:
+    """Give ``account`` a new password (already hashed), by whatever path: every
+    outstanding reset link of the account stops working. Returns how many were voided."""
+    moment = now()
+    account.password_hash = password_hash
+    account.password_changed_at = moment
+    return db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None))
+        .values(used_at=moment, new_password_hash=None)
+    ).rowcount
 
 
 def random_password() -> str:

@@ -18,7 +18,7 @@ from connectors.senders import Message, SendError
 from . import audit, devices, limits, messaging
 from .clock import now
 from .digests import digest, new_secret
-from .directory import AccountError, check_password
+from .directory import AccountError, change_password, check_password
 from .extensions import db
 from .lockout import unlock
 from .login import flow as login_flow
@@ -159,9 +159,7 @@ def finish_reset():
         db.session.rollback()
         abort(400, description="recovery.link_invalid")
     account = reset.account
-    account.password_hash = reset.new_password_hash
-    account.password_changed_at = now()
-    reset.new_password_hash = None
+    change_password(account, reset.new_password_hash)  # voids the account's other links too
     unlock(account)
     devices.revoke_all(account, "password changed")
     db.session.execute(

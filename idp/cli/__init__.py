@@ -62,8 +62,12 @@ def init(demo: bool, as_json: bool) -> None:
 
     from .. import database, keys
 
-    database.upgrade()
     settings = current_app.config["IDP"]
+    if demo and settings.environment == "production":
+        # Demo accounts have passwords printed in clear and known clients: never in production.
+        raise click.ClickException("--demo is refused when environment is production: "
+                                   "demo data has known passwords and printed secrets")
+    database.upgrade()
     key = keys.ensure_key(settings.oidc.signing_alg, settings.oidc.rsa_key_size)
     db.session.commit()
     result = {"database": "ready", "signing_key": key.kid}

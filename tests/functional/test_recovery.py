@@ -98,6 +98,26 @@ def test_reset_without_a_phone_needs_no_code(actors, app):
     assert done.status_code == 200 and "Mot de passe modifié" in page_text(done)
 
 
+def test_a_password_change_voids_every_outstanding_link(actors, app):
+    identifier = actors.account(email="nophone@mairie.example", phone=None)
+    _ask_reset(actors, identifier, "nophone@mairie.example")
+    _ask_reset(actors, identifier, "nophone@mairie.example")
+    older, newer = (_link_path(message) for message in _emails(actors)[-2:])
+    assert older != newer and actors.browser.get(older).status_code == 200
+    done = actors.follow(actors.post_form(newer, {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}))
+    assert "Mot de passe modifié" in page_text(done)
+    stale = actors.browser.get(older)
+    assert stale.status_code == 400 and "n'est pas valide" in page_text(stale)
+    refused = actors.browser.post(older, data={"password": "yet another passphrase",
+                                               "password_again": "yet another passphrase"})
+    assert refused.status_code == 400
+    with app.app_context():
+        account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
+        from idp.passwords import verify_password
+
+        assert verify_password(account.password_hash, NEW_PASSWORD)
+
+
 def test_an_expired_or_forged_link_is_refused(actors, app):
     identifier = actors.account(email="alice@mairie.example")
     _ask_reset(actors, identifier, "alice@mairie.example")
