@@ -38,5 +38,6 @@ bench: $(VENV)/.installed ## Measure token-endpoint throughput
 clean: ## Remove the virtualenv, the instance folder and caches
 	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules
 
-lint: $(VENV)/.installed ## Check style and common mistakes with ruff
+lint: $(VENV)/.installed ## Check style and common mistakes with ruff, then types with mypy (strict on idp/policy, idp/oidc)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy

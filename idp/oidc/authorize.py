@@ -18,6 +18,7 @@ never redirected to an untrusted URI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
@@ -31,8 +32,9 @@ from ..clock import epoch_now, now
 from ..extensions import db
 from ..login import flow as login_flow
 from ..login.state import Authorization
-from ..models import Client, LoginFlow, LoginSession
+from ..models import Account, Client, LoginFlow, LoginSession
 from ..policy_store import current_policy
+from ..provenance import Provenance
 from ..sessions import current_session
 from . import acr as acr_rules
 from .claims import essential_acr_values, parse_claims_request
@@ -59,7 +61,7 @@ class UnmetAuthenticationRequirementsError(OAuth2Error):
     error = "unmet_authentication_requirements"
 
 
-UNSUPPORTED = {
+UNSUPPORTED: dict[str, type[OAuth2Error]] = {
     "request": RequestNotSupportedError,
     "request_uri": RequestURINotSupportedError,
     "registration": RegistrationNotSupportedError,
@@ -71,10 +73,10 @@ class ValidRequest:
     """An authorization request that passed validation, with what it asks for."""
 
     grant: AuthorizationCodeGrant
-    params: MultiDict
+    params: MultiDict[str, str]
     client: Client
     redirect_uri: str
-    claims: dict | None
+    claims: dict[str, Any] | None
     requested_acr: str | None            # the client's minimum, acr_values or an essential acr
     max_age: int | None = None
     prompts: frozenset[str] = frozenset()
@@ -89,7 +91,7 @@ def _redirect_error(error: OAuth2Error) -> Response:
     return Response("", status=status, headers=headers)
 
 
-def _max_age(params: MultiDict) -> int | None:
+def _max_age(params: MultiDict[str, str]) -> int | None:
     raw = params.get("max_age")
     if raw is None or raw == "":
         return None
@@ -98,7 +100,7 @@ def _max_age(params: MultiDict) -> int | None:
     return int(raw)
 
 
-def validate(params: MultiDict, user) -> ValidRequest:
+def validate(params: MultiDict[str, str], user: Account | None) -> ValidRequest:
     """Validate the request once; an untrusted client or redirect URI gives a 400 page,
     any later problem an error redirect (:class:`OAuth2Error` with ``redirect_uri``)."""
     try:
@@ -142,8 +144,10 @@ def require(request: ValidRequest, session: LoginSession | None) -> Response | N
     user = session.account if session is not None and session.account.is_usable(now().date()) else None
     need_login = user is None or bool(request.prompts & {"login", "select_account"})
     if session is not None and request.max_age is not None:
-        need_login = need_login or epoch_now() - session.provenance.auth_time > request.max_age
-    if need_login:
+        # A login session always carries its provenance (idp.sessions.start_session).
+        need_login = need_login or epoch_now() - cast(Provenance, session.provenance).auth_time > request.max_age
+    # need_login is already true when there is no session: the second test only narrows its type.
+    if need_login or session is None:
         if "none" in request.prompts:
             raise LoginRequiredError()
         flow = login_flow.start("login", params=request.params, client=request.client,
@@ -173,13 +177,14 @@ def _check_right(session: LoginSession, client: Client) -> None:
 def issue(request: ValidRequest, session: LoginSession) -> Response:
     """Answer with a code carrying the session's provenance (and this request's claims)."""
     grant = request.grant
-    grant.request.provenance = session.provenance.for_request(request.claims)
+    grant.request.provenance = cast(Provenance, session.provenance).for_request(request.claims)
     status, body, headers = grant.create_authorization_response(request.redirect_uri, session.account)
     audit.record("authorize.code_issued", account_id=session.account_id, client_id=request.client.client_id)
-    return get_server().handle_response(status, body, headers)
+    response: Response = get_server().handle_response(status, body, headers)
+    return response
 
 
-def authorize(params: MultiDict) -> Response:
+def authorize(params: MultiDict[str, str]) -> Response:
     """``/authorize``: validate, then either start what the session lacks or issue."""
     session = current_session()
     user = session.account if session is not None and session.account.is_usable(now().date()) else None
@@ -194,6 +199,8 @@ def authorize(params: MultiDict) -> Response:
         return _redirect_error(error)
     if lacking is not None:
         return lacking
+    # require() asks for a login when there is no session: here there is one.
+    assert session is not None
     response = issue(request, session)
     db.session.commit()
     return response
@@ -204,7 +211,7 @@ def _restore(flow: LoginFlow) -> ValidRequest:
     A client removed, or its redirect URI unregistered, meanwhile ends on an error page."""
     stored = flow.state.authorization
     client = query_client(stored.client_id) if stored is not None else None
-    if client is None or stored.redirect_uri not in client.redirect_uris:
+    if stored is None or client is None or stored.redirect_uri not in client.redirect_uris:
         abort(400, description="flow_expired")
     params = login_flow.params_of(flow)
     oauth_request = AuthorizationRequest(params)

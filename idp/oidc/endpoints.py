@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
@@ -31,16 +35,16 @@ def _query(token_string: str, hint: str | None) -> Token | None:
 class RevocationEndpoint(_Revocation):
     CLIENT_AUTH_METHODS = ALL_METHODS
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
         return _query(token_string, token_type_hint)
 
-    def authenticate_token(self, request, client):
+    def authenticate_token(self, request: OAuth2Request, client: Client) -> Token | None:
         # RFC 7009 2.1: a token of another client is left alone, and the answer is 200.
         self.check_params(request, client)
         record = self.query_token(request.form["token"], request.form.get("token_type_hint"))
         return record if record is not None and record.check_client(client) else None
 
-    def revoke_token(self, token: Token, request) -> None:
+    def revoke_token(self, token: Token, request: OAuth2Request) -> None:
         if token.matched_as == "refresh_token":
             # RFC 7009 2.1: revoking a refresh token revokes the grant's access tokens too.
             tokens.revoke_family(token.family_id, "refresh token revoked", token.client_id)
@@ -53,14 +57,14 @@ class IntrospectionEndpoint(_Introspection):
     # Public clients cannot keep a secret, so they may not introspect.
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
         return _query(token_string, token_type_hint)
 
-    def check_permission(self, token: Token, client: Client, request) -> bool:
+    def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
         # Resource servers introspect with their own credentials: any confidential client.
         return True
 
-    def create_introspection_payload(self, token: Token | None):
+    def create_introspection_payload(self, token: Token | None) -> dict[str, Any]:
         if token is None or token.revoked_at is not None:
             return {"active": False}
         if token.matched_as == "refresh_token":
@@ -73,8 +77,8 @@ class IntrospectionEndpoint(_Introspection):
             expires_at = token.access_expires_at
         return self.introspect_token(token, expires_at)
 
-    def introspect_token(self, token: Token, expires_at=None):
-        payload = {
+    def introspect_token(self, token: Token, expires_at: datetime | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {
             "active": True,
             "iss": current_app.config["IDP"].issuer,
             "client_id": token.client_id,

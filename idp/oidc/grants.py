@@ -3,7 +3,9 @@ rotation and replay detection (RFC 9700 2.2.2, 4.14), client credentials."""
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from flask import current_app
@@ -18,6 +20,9 @@ from . import id_token, tokens
 CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
 
+# What Authlib's grants answer at the token endpoint: status, body, headers.
+TokenResponse = tuple[int, dict[str, Any], list[tuple[str, str]]]
+
 
 class S256Required(CodeChallenge):
     """PKCE for every client, public or confidential (RFC 9700 2.1.1), S256 only."""
@@ -25,7 +30,7 @@ class S256Required(CodeChallenge):
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
-    def validate_code_challenge(self, grant, redirect_uri):
+    def validate_code_challenge(self, grant: grants.AuthorizationCodeGrant, redirect_uri: str | None) -> None:
         data = grant.request.payload.data
         if not data.get("code_challenge"):
             raise InvalidRequestError("PKCE is required: send 'code_challenge' with method S256.")
@@ -33,7 +38,7 @@ class S256Required(CodeChallenge):
             raise InvalidRequestError("Only 'code_challenge_method=S256' is supported.")
         super().validate_code_challenge(grant, redirect_uri)
 
-    def validate_code_verifier(self, grant, result):
+    def validate_code_verifier(self, grant: grants.AuthorizationCodeGrant, result: object) -> None:
         if not grant.request.form.get("code_verifier"):
             raise InvalidRequestError("Missing 'code_verifier'")
         super().validate_code_verifier(grant, result)
@@ -52,7 +57,7 @@ def _usable_account(account_id: int | None, client: Client) -> Account | None:
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_METHODS
 
-    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> AuthorizationCode:
         data = request.payload.data
         issued = now()
         record = AuthorizationCode(
@@ -73,7 +78,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return record
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
-        record = db.session.execute(
+        record: AuthorizationCode | None = db.session.execute(
             db.select(AuthorizationCode).filter_by(code_digest=digest(code))
         ).scalar_one_or_none()
         if record is None or record.client_id != client.client_id:
@@ -101,14 +106,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 class OpenIDConnectCode(OpenIDCode):
     """ID tokens from this IdP's own builder, so that refresh can issue the same."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(require_nonce=False)
 
-    def exists_nonce(self, nonce: str, request) -> bool:
+    def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         # Nonces are the client's replay protection; each is bound to one code.
         return False
 
-    def process_token(self, grant, response):
+    def process_token(self, grant: AuthorizationCodeGrant, response: TokenResponse) -> dict[str, Any]:
         _, token, _ = response
         code: AuthorizationCode = grant.request.authorization_code
         id_token.add_to_response(token, grant.request, code.provenance, nonce=code.nonce)
@@ -144,7 +149,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             tokens.revoke_family(refresh_token.family_id, "concurrent refresh")
             raise InvalidGrantError()
 
-    def create_token_response(self):
+    def create_token_response(self) -> TokenResponse:
         status, token, headers = super().create_token_response()
         # OIDC Core 12.2: the new ID token keeps the original auth_time, acr and amr.
         id_token.add_to_response(token, self.request, self.request.refresh_token.provenance)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core.grants.util import create_half_hash
 from flask import current_app
 from joserfc import jwt
 
 from .. import keys
 from ..clock import epoch_now
+from ..config import Settings
 from ..models import Account, Client
 from ..provenance import Provenance
 from . import claims as claim_rules
 
 
-def add_to_response(token: dict[str, Any], request, provenance: Provenance | None, nonce: str | None = None) -> None:
+def add_to_response(
+    token: dict[str, Any], request: OAuth2Request, provenance: Provenance | None, nonce: str | None = None
+) -> None:
     """Add an ID token to a token response when the granted scope includes ``openid``.
 
     ``provenance`` comes from the authorization code or the refresh token the grant
@@ -28,7 +32,7 @@ def add_to_response(token: dict[str, Any], request, provenance: Provenance | Non
 
 def build(client: Client, account: Account, *, scope: str, provenance: Provenance, nonce: str | None = None,
           access_token: str | None = None) -> str:
-    settings = current_app.config["IDP"]
+    settings: Settings = current_app.config["IDP"]
     record, key_set = keys.signing_key_set()
     issued = epoch_now()
     payload: dict[str, Any] = {

@@ -14,11 +14,11 @@ from ..provenance import Provenance
 
 
 class _StoredPayload(OAuth2Payload):
-    def __init__(self, params: MultiDict):
+    def __init__(self, params: MultiDict[str, str]) -> None:
         self._params = params
 
     @property
-    def data(self) -> MultiDict:
+    def data(self) -> MultiDict[str, str]:
         return self._params
 
     @property
@@ -33,14 +33,14 @@ class AuthorizationRequest(OAuth2Request):
     """The parameters of an authorization request; ``provenance`` is set just before a
     code is issued, for :meth:`~idp.oidc.grants.AuthorizationCodeGrant.save_authorization_code`."""
 
-    def __init__(self, params: MultiDict):
+    def __init__(self, params: MultiDict[str, str]) -> None:
         super().__init__("GET", request.url, headers=request.headers)
         self._params = params
         self.payload = _StoredPayload(params)
         self.provenance: Provenance | None = None
 
     @property
-    def args(self) -> MultiDict:
+    def args(self) -> MultiDict[str, str]:
         return self._params
 
     @property

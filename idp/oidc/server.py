@@ -6,7 +6,9 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer as _FlaskServe
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request
 from flask import Flask, current_app, g, has_request_context
+from flask import Request as FlaskRequest
 
+from ..config import Settings
 from ..extensions import db
 from ..models import Client
 from .client_auth import PrivateKeyJWT
@@ -34,7 +36,7 @@ def query_client(client_id: str) -> Client | None:
 
 
 class AuthorizationServer(_FlaskServer):
-    def create_oauth2_request(self, request):
+    def create_oauth2_request(self, request: OAuth2Request | FlaskRequest | None) -> OAuth2Request:
         # The authorization endpoint resumes stored requests after the login steps.
         if isinstance(request, OAuth2Request):
             return request
@@ -43,7 +45,7 @@ class AuthorizationServer(_FlaskServer):
 
 def init_app(app: Flask) -> None:
     """Build this application's server; views reach it through :func:`get_server`."""
-    settings = app.config["IDP"]
+    settings: Settings = app.config["IDP"]
     app.config.update(
         OAUTH2_REFRESH_TOKEN_GENERATOR=True,
         OAUTH2_TOKEN_EXPIRES_IN={
@@ -65,7 +67,8 @@ def init_app(app: Flask) -> None:
 
 
 def get_server() -> AuthorizationServer:
-    return current_app.extensions["idp.oauth_server"]
+    server: AuthorizationServer = current_app.extensions["idp.oauth_server"]
+    return server
 
 
 def get_protector() -> ResourceProtector:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
+from authlib.oauth2.rfc6749 import OAuth2Request
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from .. import audit
 from ..clock import now
+from ..config import OIDCConfig
 from ..digests import digest
 from ..extensions import db
 from ..models import AuthorizationCode, Token
@@ -19,9 +23,9 @@ def new_family() -> str:
     return str(uuid.uuid4())
 
 
-def save_token(token: dict[str, Any], request) -> Token:
+def save_token(token: dict[str, Any], request: OAuth2Request) -> Token:
     """Authlib's ``save_token``: store digests, never the tokens themselves."""
-    settings = current_app.config["IDP"].oidc
+    settings: OIDCConfig = current_app.config["IDP"].oidc
     moment = now()
     code: AuthorizationCode | None = request.authorization_code
     parent: Token | None = request.refresh_token
@@ -63,21 +67,24 @@ def find_by_refresh_token(value: str) -> Token | None:
 def revoke_family(family_id: str, reason: str, client_id: str | None = None) -> int:
     """Revoke every token of a family; commit so the revocation survives the error."""
     moment = now()
-    result = db.session.execute(
+    # An UPDATE gives a CursorResult, which has the row count: Session.execute says Result.
+    result = cast(CursorResult[Any], db.session.execute(
         update(Token)
         .where(Token.family_id == family_id, Token.revoked_at.is_(None))
         .values(revoked_at=moment)
-    )
+    ))
     audit.record("token.family_revoked", client_id=client_id, family=family_id, reason=reason)
     db.session.commit()
     return result.rowcount
 
 
-def claim_once(column, row_id: int, model) -> bool:
+def claim_once(
+    column: InstrumentedAttribute[datetime | None], row_id: int, model: type[AuthorizationCode] | type[Token]
+) -> bool:
     """Atomically set ``column`` to now on row ``row_id`` if it is still empty.
 
     Returns False when another request got there first: exact under concurrency."""
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(model).where(model.id == row_id, column.is_(None)).values({column: now()})
-    )
+    ))
     return result.rowcount == 1

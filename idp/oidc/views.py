@@ -4,12 +4,15 @@ introspection (OIDC Core, OIDC Discovery, RFC 6749, 7009, 7662)."""
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import keys
 from ..clock import now
+from ..config import Settings
 from ..extensions import db
 from ..login import flow as login_flow
+from ..models import Token
 from ..policy_store import current_policy
 from .authorize import authorize
 from .authorize import resume as resume_authorization
@@ -21,12 +24,13 @@ bp = Blueprint("oidc", __name__)
 
 
 def _url(endpoint: str) -> str:
-    return current_app.config["IDP"].issuer + url_for(endpoint)
+    settings: Settings = current_app.config["IDP"]
+    return settings.issuer + url_for(endpoint)
 
 
 @bp.get("/.well-known/openid-configuration")
-def discovery():
-    settings = current_app.config["IDP"]
+def discovery() -> Response:
+    settings: Settings = current_app.config["IDP"]
     document = {
         "issuer": settings.issuer,
         "authorization_endpoint": _url("oidc.authorization"),
@@ -64,25 +68,25 @@ def discovery():
 
 
 @bp.get("/jwks.json")
-def jwks():
+def jwks() -> Response:
     response = jsonify(keys.public_jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-def authorization():
+def authorization() -> BaseResponse:
     return authorize(request.values)
 
 
 @bp.get("/authorize/resume")
-def resume():
+def resume() -> BaseResponse:
     return resume_authorization(login_flow.load(request.args.get("flow")))
 
 
 @bp.post("/token")
-def token():
-    response = get_server().create_token_response()
+def token() -> Response:
+    response: Response = get_server().create_token_response()
     if response.status_code == 200:
         db.session.commit()
     else:
@@ -91,18 +95,21 @@ def token():
 
 
 @bp.post("/revoke")
-def revocation():
-    response = get_server().create_endpoint_response("revocation")
+def revocation() -> Response:
+    response: Response = get_server().create_endpoint_response("revocation")
     db.session.commit()
     return response
 
 
 @bp.post("/introspect")
-def introspection():
-    return get_server().create_endpoint_response("introspection")
+def introspection() -> Response:
+    response: Response = get_server().create_endpoint_response("introspection")
+    return response
 
 
-def _bearer_error(error: str | None, status: int = 401, scope: str | None = None):
+def _bearer_error(
+    error: str | None, status: int = 401, scope: str | None = None
+) -> tuple[Response, int, dict[str, str]]:
     """RFC 6750 3: no error code when the request carried no token at all."""
     challenge = f'Bearer realm="{current_app.config["IDP"].issuer}"'
     if error:
@@ -114,10 +121,10 @@ def _bearer_error(error: str | None, status: int = 401, scope: str | None = None
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
-def userinfo():
+def userinfo() -> Response | tuple[Response, int, dict[str, str]]:
     """OIDC Core 5.3, with the access token in the Authorization header."""
     try:
-        token = get_protector().acquire_token(["openid"])
+        token: Token = get_protector().acquire_token(["openid"])
     except OAuth2Error as error:
         if error.error == "missing_authorization":
             return _bearer_error(None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from .model import SENSITIVE_ACTIONS, Policy, Rule, RuleWhen
 
@@ -59,8 +59,8 @@ def _matches(when: RuleWhen, context: Context) -> bool:
     return True
 
 
-def _apply_rules(rules: list[Rule], context: Context, trace: list[str]) -> dict:
-    settings: dict = {}
+def _apply_rules(rules: list[Rule], context: Context, trace: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
     for rule in rules:
         if not _matches(rule.when, context):
             continue
@@ -71,7 +71,7 @@ def _apply_rules(rules: list[Rule], context: Context, trace: list[str]) -> dict:
     return settings
 
 
-def _show(value) -> str:
+def _show(value: object) -> str:
     if isinstance(value, timedelta):
         return f"{int(value.total_seconds())}s"
     return str(value).lower() if isinstance(value, bool) else str(value)

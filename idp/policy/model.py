@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -12,14 +12,16 @@ from ..durations import parse_duration
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Channel = Literal["sms", "voice"]
 LINE_TYPES = ("mobile", "fixed_line", "voip", "fixed_line_or_mobile", "other")
-SENSITIVE_ACTIONS = (
+SensitiveAction = Literal[
     "admin.create_account",
     "admin.change_contact",
     "self.change_email",
     "self.change_phone",
     "self.change_password",
-)
-ACTIONS = ("login", *SENSITIVE_ACTIONS)
+]
+Action = Literal["login", SensitiveAction]
+SENSITIVE_ACTIONS: tuple[SensitiveAction, ...] = get_args(SensitiveAction)
+ACTIONS: tuple[Action, ...] = ("login", *SENSITIVE_ACTIONS)
 
 
 class _Section(BaseModel):
@@ -31,7 +33,7 @@ class AcrLevels(_Section):
     multi_factor: str = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _distinct(self):
+    def _distinct(self) -> Self:
         if self.single_factor == self.multi_factor:
             raise ValueError("the two acr values must differ")
         return self
@@ -98,7 +100,7 @@ class Administrators(_Section):
 
 
 class Sensitive(_Section):
-    actions: list[Literal[SENSITIVE_ACTIONS]]  # type: ignore[valid-type]
+    actions: list[SensitiveAction]
     services: list[str]
 
 
@@ -109,7 +111,7 @@ class RuleWhen(_Section):
     profile: Literal["administrator", "user"] | list[Literal["administrator", "user"]] | None = None
     client: str | list[str] | None = None
     service: str | list[str] | None = None
-    action: Literal[ACTIONS] | list[Literal[ACTIONS]] | None = None  # type: ignore[valid-type]
+    action: Action | list[Action] | None = None
     establishment: str | list[str] | None = None
 
 
