@@ -47,8 +47,9 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    sent = request.form.get(CSRF_FIELD, "")
-    if not request.cookies.get(BROWSER_COOKIE) or not hmac.compare_digest(sent, csrf_token()):
+    # Compared as bytes: compare_digest refuses non-ASCII text, and a forged field may be anything.
+    sent = request.form.get(CSRF_FIELD, "").encode("utf-8", "replace")
+    if not request.cookies.get(BROWSER_COOKIE) or not hmac.compare_digest(sent, csrf_token().encode()):
         abort(400, description="csrf")
 
 

@@ -2,12 +2,15 @@
 codes by SMS and voice, trusted devices, step-up, lockout."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from idp import codes
+from idp.clock import travel
 from idp.extensions import db
 from idp.models import Account, AuditEvent, OneTimeCode, TrustedDevice
-from tests.helpers import PASSWORD, page_text, pkce_pair
+from tests.helpers import PASSWORD, Actors, page_text, pkce_pair
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def test_the_line_type_chooses_sms_or_voice(actors, rp, number, channel, amr):
     assert actors.id_token_claims(tokens["id_token"])["amr"] == ["pwd", "otp", amr, "mfa"]
 
 
-def test_codes_are_single_use_hashed_and_expire(actors, app, rp):
+def test_codes_are_single_use_hashed_and_expire(actors, app, rp, monkeypatch):
     identifier = actors.account()
     code_url, page = _to_code_page(actors, rp, identifier)
     code = actors.last_code()
@@ -86,9 +89,29 @@ def test_codes_are_single_use_hashed_and_expire(actors, app, rp):
         record = db.session.execute(db.select(OneTimeCode)).scalar_one()
         assert code not in record.digest and len(record.digest) == 64
         assert record.expires_at - record.created_at == timedelta(minutes=5)
-        record.expires_at = record.created_at
-        db.session.commit()
-    expired = actors.post_form(code_url, {"code": code}, page=page)
+    # The code completes this login...
+    done = actors.post_form(code_url, {"code": code}, page=page)
+    assert done.status_code == 302 and not done.headers["Location"].startswith("/login/code")
+    final = actors.finish_login(done)
+    assert "code=" in final.headers["Location"]
+    # ...and nothing more. Replaying the same POST on the finished flow authenticates no one.
+    replayed = actors.post_form(code_url, {"code": code}, page=page)
+    assert replayed.status_code == 400
+    assert "code=" not in actors.follow(replayed).headers.get("Location", "")
+
+    # Typed again in a new login, on another browser (no trusted device there), it is refused.
+    elsewhere = Actors(app, app.test_client())
+    new_code = f"{(int(code) + 1) % 10**6:06d}"  # the new flow's code, certain to differ from the old one
+    monkeypatch.setattr(codes, "secrets", SimpleNamespace(randbelow=lambda _: int(new_code)))
+    code_url, page = _to_code_page(elsewhere, rp, identifier)
+    assert elsewhere.last_code() == new_code
+    reused = elsewhere.post_form(code_url, {"code": code}, page=page)
+    assert reused.status_code == 401 and "Code incorrect." in page_text(reused)
+    assert "code=" not in reused.headers.get("Location", "")
+
+    # The new code, entered once its lifetime has passed, has expired.
+    with travel(timedelta(minutes=5)):
+        expired = elsewhere.post_form(code_url, {"code": new_code}, page=page)
     assert expired.status_code == 401 and "expiré" in page_text(expired)
 
 
@@ -116,10 +139,9 @@ def test_resend_waits_for_the_delay_and_a_new_code_voids_the_old(actors, app, rp
     assert too_soon.status_code == 429 and "Patientez" in page_text(too_soon)
     assert len(actors.outbox()) == 1
     with app.app_context():
-        record = db.session.execute(db.select(OneTimeCode)).scalar_one()
-        record.created_at -= timedelta(minutes=2)
-        db.session.commit()
-    resent = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
+        assert len(db.session.execute(db.select(OneTimeCode)).scalars().all()) == 1  # none made too soon
+    with travel(timedelta(minutes=2)):
+        resent = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
     assert resent.status_code == 200 and len(actors.outbox()) == 2
     second = actors.last_code()
     if first != second:
@@ -131,17 +153,16 @@ def test_resend_waits_for_the_delay_and_a_new_code_voids_the_old(actors, app, rp
 def test_send_limit_per_account(actors, app, rp):
     identifier = actors.account()
     code_url, page = _to_code_page(actors, rp, identifier)
-    def wait_past_the_resend_delay():
-        with app.app_context():
-            for record in db.session.execute(db.select(OneTimeCode)).scalars():
-                record.created_at -= timedelta(minutes=2)
-            db.session.commit()
 
-    for _ in range(4):
-        wait_past_the_resend_delay()
-        assert actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page).status_code == 200
-    wait_past_the_resend_delay()
-    limited = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
+    def past_the_resend_delay(sends: int):
+        """The time after ``sends`` more codes, each sent once the resend delay had passed."""
+        return travel(timedelta(minutes=2) * sends)
+
+    for sends in range(1, 5):
+        with past_the_resend_delay(sends):
+            assert actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page).status_code == 200
+    with past_the_resend_delay(5):
+        limited = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
     assert limited.status_code == 429 and "Trop de codes" in page_text(limited)
     assert len(actors.outbox()) == 5
     with app.app_context():

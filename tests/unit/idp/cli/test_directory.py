@@ -1,35 +1,9 @@
-"""The `idp` command, run as a script would, against a throwaway SQLite instance."""
+"""`idp establishments`, `idp services`, `idp accounts` and `idp clients`: the directory
+from the shell (:mod:`idp.cli.directory`)."""
 
-import json
 import re
 
-import pytest
-from click.testing import CliRunner
-
-from idp.cli import main
-
-
-@pytest.fixture
-def idp(tmp_path, monkeypatch):
-    overlay = tmp_path / "cli.yaml"
-    overlay.write_text(
-        f"instance_path: {tmp_path / 'instance'}\ndatabase_url: sqlite:///{tmp_path / 'cli.sqlite3'}\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("IDP_CONFIG", str(overlay))
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) is ok, result.output
-        return result
-
-    run("init")
-    return run
-
-
-def _json(result):
-    return json.loads(result.stdout)
+from tests.unit.support import json_output as _json
 
 
 def test_establishment_account_and_client(idp, tmp_path):
@@ -69,23 +43,8 @@ def test_establishment_account_and_client(idp, tmp_path):
     ).output
 
 
-def test_keys_rotate_and_list(idp):
-    before = _json(idp("keys", "list", "--json"))
-    assert len(before) == 1 and before[0]["signing"]
-    rotated = _json(idp("keys", "rotate", "--json"))
-    after = {k["kid"]: k for k in _json(idp("keys", "list", "--json"))}
-    assert after[rotated["kid"]]["signing"]
-    old = after[before[0]["kid"]]
-    assert not old["signing"] and old["published"] and old["publish_until"]
 
 
-def test_bad_configuration_stops_the_command(tmp_path, monkeypatch):
-    overlay = tmp_path / "bad.yaml"
-    overlay.write_text("oidc:\n  signing_alg: none\n", encoding="utf-8")
-    monkeypatch.setenv("IDP_CONFIG", str(overlay))
-    result = CliRunner().invoke(main, ["keys", "list"])
-    assert result.exit_code != 0
-    assert str(overlay) in result.output and "oidc.signing_alg" in result.output
 
 
 def test_unlock_set_phone_and_wipe_phones(idp):
@@ -104,12 +63,6 @@ def test_unlock_set_phone_and_wipe_phones(idp):
     assert all(a["phone"] is None for a in _json(idp("accounts", "list", "--json")))
 
 
-def test_init_demo_creates_the_demo_once(idp):
-    first = _json(idp("init", "--demo", "--json"))["demo"]
-    assert [a["profile"] for a in first["accounts"]] == ["administrator", "administrator", "user"]
-    assert first["client"]["client_id"] == "demo" and first["rncps"]["client_id"] == "rncps"
-    again = _json(idp("init", "--demo", "--json"))["demo"]
-    assert again == first  # not created twice
 
 
 def test_administrators_see_and_remove_upstream_links(idp, tmp_path):

@@ -1,0 +1,79 @@
+"""Phone numbers as people type them, kept as E.164 with their line type (:mod:`idp.phones`)."""
+
+import pytest
+
+from idp.phones import PhoneError, mask, parse_phone
+
+
+@pytest.mark.parametrize("text, e164, line_type", [
+    ("06 12 34 56 78", "+33612345678", "mobile"),
+    ("06.12.34.56.78", "+33612345678", "mobile"),
+    ("+33 6 12 34 56 78", "+33612345678", "mobile"),
+    ("0033612345678", "+33612345678", "mobile"),
+    ("  06 12 34 56 78  ", "+33612345678", "mobile"),
+    ("05 56 11 14 14", "+33556111414", "fixed_line"),
+    ("01 23 45 67 89", "+33123456789", "fixed_line"),
+    ("09 51 23 45 67", "+33951234567", "voip"),
+    ("+1 650 253 0000", "+16502530000", "fixed_line_or_mobile"),
+])
+def test_line_types(text, e164, line_type):
+    phone = parse_phone(text)
+    assert (phone.e164, phone.line_type) == (e164, line_type)
+
+
+@pytest.mark.parametrize("text, e164, line_type", [
+    ("0692 12 34 56", "+262692123456", "mobile"),      # La Réunion
+    ("0262 16 12 34", "+262262161234", "fixed_line"),  # La Réunion
+    ("0639 01 23 45", "+262639012345", "mobile"),      # Mayotte
+    ("0690 00 12 34", "+590690001234", "mobile"),      # Guadeloupe
+    ("0590 12 34 56", "+590590123456", "fixed_line"),  # Guadeloupe
+    ("0596 30 12 34", "+596596301234", "fixed_line"),  # Martinique: also a valid +33 5 number
+    ("0269 60 12 34", "+262269601234", "fixed_line"),  # Mayotte: also a valid +33 2 number
+    ("0696 20 12 34", "+596696201234", "mobile"),      # Martinique
+    ("0694 20 12 34", "+594694201234", "mobile"),      # Guyane
+])
+def test_overseas_numbers_typed_the_national_way_get_their_own_country_code(text, e164, line_type):
+    phone = parse_phone(text)
+    assert (phone.e164, phone.line_type) == (e164, line_type)
+
+
+@pytest.mark.parametrize("text", [
+    "0899 23 45 67",  # premium rate
+    "0800 12 34 56",  # toll free
+    "0810 12 34 56",  # shared cost
+    "0820 12 34 56",  # shared cost
+])
+def test_numbers_that_cannot_receive_a_code_are_refused(text):
+    with pytest.raises(PhoneError, match="cannot receive a code"):
+        parse_phone(text)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("", "empty"),
+    ("   ", "empty"),
+    (None, "empty"),
+    ("+33 6 12 34 56 78 " + "0" * 20, "too long"),
+    ("abc", "not a phone number"),
+    ("12", "not a valid number"),
+    ("3949", "not a valid number"),
+    ("06 12 34 56 78 90", "not a valid number"),
+])
+def test_what_is_not_a_number_is_refused(text, problem):
+    with pytest.raises(PhoneError, match=problem):
+        parse_phone(text)
+
+
+def test_a_phone_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        parse_phone("abc")
+
+
+@pytest.mark.parametrize("e164, masked", [
+    ("+33612345678", "+336••••••78"),
+    ("+262692123456", "+262•••••••56"),
+    ("+16502530000", "+165••••••00"),
+])
+def test_masking_shows_the_start_and_the_last_two_digits_only(e164, masked):
+    assert mask(e164) == masked
+    assert len(mask(e164)) == len(e164)
+    assert e164[4:-2] not in mask(e164)
