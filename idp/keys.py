@@ -1,12 +1,15 @@
 """Signing keys: kept in the database, shared by every worker and every node.
 
-The newest key that is not retired signs. ``rotate`` retires it and creates a new one;
-the retired key stays in the JWKS until everything it signed has expired.
+Every process serves the JWKS from memory, reread at most every :data:`JWKS_REFRESH`
+(:mod:`idp.oidc.metadata`), and relying parties may keep it as long again. So ``rotate``
+publishes a new key first and lets it sign only :data:`PUBLISH_AHEAD` later, when every
+worker of every node serves it; the old key signs until then, and stays published
+until everything it signed has expired.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +21,10 @@ from .models import SigningKey
 
 # Clock skew that relying parties commonly allow when they check exp.
 PUBLISH_LEEWAY = timedelta(minutes=5)
+# How long a process serves the JWKS before rereading the keys (and the max-age it sends).
+JWKS_REFRESH = timedelta(seconds=60)
+# A new key is published this long before it signs: a process's copy, then a client's.
+PUBLISH_AHEAD = 2 * JWKS_REFRESH
 
 
 def generate(alg: str, rsa_key_size: int) -> SigningKey:
@@ -33,12 +40,16 @@ def generate(alg: str, rsa_key_size: int) -> SigningKey:
 
 
 def current_key() -> SigningKey | None:
-    return db.session.execute(
+    """The key that signs now: the newest one not retired that has been published for
+    :data:`PUBLISH_AHEAD`; the very first key of an instance signs at once."""
+    moment = now()
+    candidates = list(db.session.execute(
         db.select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))
+        .where((SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > moment))
         .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    ).scalars())
+    ready = next((key for key in candidates if key.created_at <= moment - PUBLISH_AHEAD), None)
+    return ready or (candidates[-1] if candidates else None)
 
 
 def ensure_key(alg: str, rsa_key_size: int) -> SigningKey:
@@ -47,14 +58,23 @@ def ensure_key(alg: str, rsa_key_size: int) -> SigningKey:
 
 
 def rotate(alg: str, rsa_key_size: int, overlap: timedelta) -> SigningKey:
-    """Start signing with a new key; keep the old ones published for ``overlap``."""
+    """Publish a new key that signs from :data:`PUBLISH_AHEAD` on; the old ones sign
+    until then and stay published for ``overlap`` (the ID-token lifetime) after."""
     moment = now()
+    hand_over = moment + PUBLISH_AHEAD
     for old in db.session.execute(
-        db.select(SigningKey).where(SigningKey.retired_at.is_(None))
+        db.select(SigningKey).where((SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > hand_over))
     ).scalars():
-        old.retired_at = moment
-        old.publish_until = moment + overlap + PUBLISH_LEEWAY
-    return generate(alg, rsa_key_size)
+        old.retired_at = hand_over
+        old.publish_until = hand_over + overlap + PUBLISH_LEEWAY
+    key = generate(alg, rsa_key_size)
+    key.created_at = moment
+    return key
+
+
+def signs_from(key: SigningKey) -> datetime:
+    """When ``key`` starts signing (after a rotation)."""
+    return key.created_at + PUBLISH_AHEAD
 
 
 def published_keys() -> list[SigningKey]:

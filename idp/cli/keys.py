@@ -15,7 +15,7 @@ def keys_group() -> None:
 @json_option
 @with_app
 def keys_rotate(as_json: bool) -> None:
-    """Sign with a new key; the old one stays published until its tokens expire."""
+    """Publish a new key (it signs two minutes later); the old one stays published until its tokens expire."""
     from flask import current_app
 
     from .. import keys
@@ -23,7 +23,10 @@ def keys_rotate(as_json: bool) -> None:
     settings = current_app.config["IDP"].oidc
     key = keys.rotate(settings.signing_alg, settings.rsa_key_size, settings.id_token_lifetime)
     db.session.flush()
-    emit(as_json, {"kid": key.kid, "alg": key.alg}, f"Now signing with {key.kid} ({key.alg}).")
+    start = keys.signs_from(key)
+    emit(as_json, {"kid": key.kid, "alg": key.alg, "signs_from": start.isoformat()},
+         f"Published {key.kid} ({key.alg}); it signs from {start.isoformat(timespec='seconds')} UTC, "
+         "when every worker serves it.")
 
 
 @keys_group.command("list")

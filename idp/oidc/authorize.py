@@ -105,6 +105,10 @@ def validate(params: MultiDict[str, str], user: Account | None) -> ValidRequest:
     any later problem an error redirect (:class:`OAuth2Error` with ``redirect_uri``)."""
     try:
         grant = get_server().get_consent_grant(request=AuthorizationRequest(params), end_user=user)
+    except ValueError:
+        # Authlib cannot even describe the problem: its error descriptions refuse quotes,
+        # backslashes, control and non-ASCII characters echoed from the request.
+        abort(400, description="invalid_request")
     except OAuth2Error as error:
         if error.redirect_uri:
             raise

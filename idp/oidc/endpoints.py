@@ -90,6 +90,9 @@ class IntrospectionEndpoint(_Introspection):
         }
         if token.account is not None:
             payload.update(sub=token.account.subject, username=token.account.identifier)
+            if "peps" in token.scope.split():
+                # The account's rights today: a resource server checks its own service is one.
+                payload["peps_services"] = token.account.service_codes
         provenance = token.provenance
         if provenance is not None:
             payload.update(auth_time=provenance.auth_time, acr=provenance.acr, amr=list(provenance.amr))

@@ -3,6 +3,10 @@ introspection (OIDC Core, OIDC Discovery, RFC 6749, 7009, 7662)."""
 
 from __future__ import annotations
 
+import base64
+import json
+from typing import Any
+
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -18,6 +22,7 @@ from .authorize import authorize
 from .authorize import resume as resume_authorization
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED, select
 from .grants import ALL_METHODS
+from .metadata import REFRESH, DocumentCache
 from .server import get_protector, get_server
 
 bp = Blueprint("oidc", __name__)
@@ -28,10 +33,9 @@ def _url(endpoint: str) -> str:
     return settings.issuer + url_for(endpoint)
 
 
-@bp.get("/.well-known/openid-configuration")
-def discovery() -> Response:
+def _discovery_document() -> dict[str, Any]:
     settings: Settings = current_app.config["IDP"]
-    document = {
+    return {
         "issuer": settings.issuer,
         "authorization_endpoint": _url("oidc.authorization"),
         "token_endpoint": _url("oidc.token"),
@@ -62,16 +66,42 @@ def discovery() -> Response:
         "ui_locales_supported": list(settings.ui.locales),
         "claim_types_supported": ["normal"],
     }
-    response = jsonify(document)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+
+
+def _documents() -> dict[str, DocumentCache]:
+    documents: dict[str, DocumentCache] = current_app.extensions.setdefault("idp.metadata", {
+        "discovery": DocumentCache(_discovery_document),
+        "jwks": DocumentCache(keys.public_jwks),
+    })
+    return documents
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    return _documents()["discovery"].response(current_policy(), max_age=300)
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(keys.public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    # Relying parties keep the key set no longer than a process does before rereading it.
+    return _documents()["jwks"].response(current_policy(), max_age=int(REFRESH.total_seconds()))
+
+
+def _malformed_basic_authorization() -> Response | None:
+    """Authlib fails on a Basic header that is not ASCII, or not UTF-8 once decoded:
+    answer ``invalid_client`` (RFC 6749 5.2) before it reads the header."""
+    header = request.headers.get("Authorization", "")
+    if not header[:6].lower() == "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip().encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeError, ValueError):
+        decoded = ""
+    if ":" in decoded:
+        return None
+    return Response(json.dumps({"error": "invalid_client", "error_description": "Malformed Basic credentials."}),
+                    status=401, mimetype="application/json",
+                    headers={"WWW-Authenticate": 'Basic realm="token"', "Cache-Control": "no-store"})
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -86,6 +116,9 @@ def resume() -> BaseResponse:
 
 @bp.post("/token")
 def token() -> Response:
+    malformed = _malformed_basic_authorization()
+    if malformed is not None:
+        return malformed
     response: Response = get_server().create_token_response()
     if response.status_code == 200:
         db.session.commit()
@@ -96,6 +129,9 @@ def token() -> Response:
 
 @bp.post("/revoke")
 def revocation() -> Response:
+    malformed = _malformed_basic_authorization()
+    if malformed is not None:
+        return malformed
     response: Response = get_server().create_endpoint_response("revocation")
     db.session.commit()
     return response
@@ -103,6 +139,9 @@ def revocation() -> Response:
 
 @bp.post("/introspect")
 def introspection() -> Response:
+    malformed = _malformed_basic_authorization()
+    if malformed is not None:
+        return malformed
     response: Response = get_server().create_endpoint_response("introspection")
     return response
 

@@ -6,7 +6,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp import keys
-from idp.clock import now
+from idp.clock import now, travel
 from idp.extensions import db
 from idp.models import SigningKey
 
@@ -40,7 +40,7 @@ def test_jwks_publishes_a_2048_bit_rsa_key_without_private_parts(browser):
     assert len(modulus) * 8 >= 2048
 
 
-def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(actors, app):
+def test_rotation_publishes_first_signs_later_and_keeps_the_old_key_published(actors, app):
     identifier = actors.account()
     client_id, secret = actors.client()
     old_token = actors.tokens_for(client_id, secret, identifier)["id_token"]
@@ -51,17 +51,31 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(actors,
         db.session.commit()
         new_kid = new.kid
 
-    jwks = actors.browser.get("/jwks.json").get_json()
-    assert {k["kid"] for k in jwks["keys"]} == {old_kid, new_kid}
-    key_set = KeySet.import_key_set(jwks)
-    jwt.decode(old_token, key_set)  # what the old key signed still verifies
-    new_token = actors.tokens_for(client_id, secret, identifier)["id_token"]
-    decoded = jwt.decode(new_token, key_set, algorithms=["ES256"])
-    assert decoded.header["kid"] == new_kid and decoded.header["alg"] == "ES256"
+    def kid_of(token: str, key_set: KeySet) -> str:
+        return jwt.decode(token, key_set, algorithms=["RS256", "ES256"]).header["kid"]
+
+    # Within the refresh period this process still serves the key set it holds, and
+    # the old key still signs: nothing is signed with a key a relying party cannot find.
+    assert [k["kid"] for k in actors.browser.get("/jwks.json").get_json()["keys"]] == [old_kid]
+    key_set = KeySet.import_key_set(actors.browser.get("/jwks.json").get_json())
+    assert kid_of(actors.tokens_for(client_id, secret, identifier)["id_token"], key_set) == old_kid
+
+    with travel(keys.JWKS_REFRESH + timedelta(seconds=1)):  # every process has reread the keys
+        jwks = actors.browser.get("/jwks.json").get_json()
+        assert {k["kid"] for k in jwks["keys"]} == {old_kid, new_kid}
+        key_set = KeySet.import_key_set(jwks)
+        jwt.decode(old_token, key_set)  # what the old key signed still verifies
+        assert kid_of(actors.tokens_for(client_id, secret, identifier, prompt="login")["id_token"],
+                      key_set) == old_kid
+    with travel(keys.PUBLISH_AHEAD + timedelta(seconds=1)):  # and relying parties' copies too
+        new_token = actors.tokens_for(client_id, secret, identifier, prompt="login")["id_token"]
+        decoded = jwt.decode(new_token, key_set, algorithms=["ES256"])
+        assert decoded.header["kid"] == new_kid and decoded.header["alg"] == "ES256"
 
     with app.app_context():
         old = db.session.execute(db.select(SigningKey).filter_by(kid=old_kid)).scalar_one()
         assert old.publish_until >= now() + app.config["IDP"].oidc.id_token_lifetime
         old.publish_until = now() - timedelta(seconds=1)
         db.session.commit()
-    assert [k["kid"] for k in actors.browser.get("/jwks.json").get_json()["keys"]] == [new_kid]
+    with travel(2 * keys.PUBLISH_AHEAD):
+        assert [k["kid"] for k in actors.browser.get("/jwks.json").get_json()["keys"]] == [new_kid]

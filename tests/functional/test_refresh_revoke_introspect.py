@@ -73,7 +73,9 @@ def test_introspection_reports_acr_and_auth_time(actors, issued):
     assert body["acr"] == "urn:peps:acr:mfa"  # first login: a code was verified
     assert body["auth_time"] == claims["auth_time"]
     assert body["sub"] == claims["sub"]
-    assert body["client_id"] == client_id
+    assert body["client_id"] == client_id and body["aud"] == client_id
+    assert body["peps_services"] == ["pensions"]  # the scope has peps: the account's rights
+    assert body["amr"] == claims["amr"]
     assert body["iss"] == "http://localhost"
     assert body["exp"] > body["iat"]
     refresh = _introspect(actors, client_id, secret, tokens["refresh_token"], "refresh_token").get_json()
