@@ -1,12 +1,14 @@
 """A small relying application standing for the RNCPS register.
 
-It logs users in through the IdP asking for the multi-factor level, and its API answers
-callers whose access token carries a weaker level with RFC 9470's
-``insufficient_user_authentication`` challenge.
+It logs users in through the IdP asking for the multi-factor level. Its API introspects
+each bearer token and honours it only if it was issued to this application
+(``client_id``/``aud``), for a user with the right to the RNCPS service
+(``peps_services``), at the multi-factor level (else RFC 9470's
+``insufficient_user_authentication`` challenge).
 
 Run beside the IdP with ``make demo``; configuration from the environment:
 ``RNCPS_ISSUER``, ``RNCPS_CLIENT_ID``, ``RNCPS_CLIENT_SECRET``, ``RNCPS_BASE_URL``,
-``RNCPS_SECRET_KEY``.
+``RNCPS_SECRET_KEY``, ``RNCPS_MAX_AGE`` (seconds; an older authentication is refused).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, jsonify, redirect, render_template_string, request, session, url_for
 
 MFA = "urn:peps:acr:mfa"
-MAX_AGE = 3600  # the API wants an authentication of the last hour
+SERVICE = "rncps"  # the IdP's service code whose right this API demands
+MAX_AGE = 3600  # by default, the API wants an authentication of the last hour
 
 PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>RNCPS (démo)</title></head>
 <body><h1>RNCPS — démonstration</h1>
@@ -40,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
         "CLIENT_SECRET": os.environ.get("RNCPS_CLIENT_SECRET", ""),
         "BASE_URL": os.environ.get("RNCPS_BASE_URL", "http://127.0.0.1:5001"),
         "SECRET_KEY": os.environ.get("RNCPS_SECRET_KEY") or secrets.token_urlsafe(32),
+        "MAX_AGE": int(os.environ.get("RNCPS_MAX_AGE", MAX_AGE)),
     }
     settings.update(config or {})
     app.config.update(settings)
@@ -92,7 +96,15 @@ def create_app(config: dict | None = None) -> Flask:
         ).json()
         if not info.get("active"):
             return _challenge("invalid_token")
-        too_old = time.time() - info.get("auth_time", 0) > MAX_AGE
+        # A token issued to another application (the pensions service…) is not ours to
+        # honour, even if it is active: its user may have no right to RNCPS at all.
+        audience = info.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if info.get("client_id") != app.config["CLIENT_ID"] or app.config["CLIENT_ID"] not in audiences:
+            return _challenge("invalid_token", "The token was not issued to this service")
+        if SERVICE not in info.get("peps_services", []):
+            return jsonify(error="forbidden"), 403
+        too_old = time.time() - info.get("auth_time", 0) > app.config["MAX_AGE"]
         if info.get("acr") != MFA or too_old:
             return _challenge(
                 "insufficient_user_authentication",
@@ -107,7 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
         if description:
             parts.append(f'error_description="{description}"')
         if error == "insufficient_user_authentication":
-            parts += [f'acr_values="{MFA}"', f'max_age="{MAX_AGE}"']
+            parts += [f'acr_values="{MFA}"', f'max_age="{app.config["MAX_AGE"]}"']
         return jsonify(error=error), 401, {"WWW-Authenticate": ", ".join(parts)}
 
     return app

@@ -40,16 +40,24 @@ def demo(tmp_path_factory):
                           "--service", "rncps", "--phone", "06 44 55 66 77")
         env = {**os.environ, "RNCPS_ISSUER": idp.issuer, "RNCPS_CLIENT_ID": "rncps",
                "RNCPS_CLIENT_SECRET": rncps["client_secret"], "RNCPS_BASE_URL": base}
-        app = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-             "examples.rncps.app:create_app()"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The same application once more, demanding an authentication of the last 0 s:
+        # what any token's authentication looks like once it is older than the API allows.
+        strict_port = free_port()
+        apps = [
+            subprocess.Popen(
+                [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "1", "--bind", f"127.0.0.1:{p}",
+                 "examples.rncps.app:create_app()"], cwd=ROOT, env={**env, **extra},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for p, extra in ((port, {}), (strict_port, {"RNCPS_MAX_AGE": "0"}))
+        ]
         try:
             wait_for(base + "/")
-            yield idp, base, pensions, account
+            wait_for(f"http://127.0.0.1:{strict_port}/")
+            yield idp, base, pensions, account, f"http://127.0.0.1:{strict_port}"
         finally:
-            app.terminate()
-            app.wait(timeout=20)
+            for app in apps:
+                app.terminate()
+                app.wait(timeout=20)
             idp.stop()
 
 
@@ -59,8 +67,8 @@ def _password_page(browser, idp, response):
     return action, fields
 
 
-def test_rncps_login_is_multi_factor_and_its_api_refuses_weaker_tokens(demo):
-    idp, base, pensions, account = demo
+def test_rncps_login_is_multi_factor_and_its_api_refuses_other_and_older_tokens(demo):
+    idp, base, pensions, account, strict = demo
     browser = Browser()
     to_idp = browser.get(base + "/login")
     assert to_idp.headers["Location"].startswith(idp.issuer + "/authorize")
@@ -92,10 +100,17 @@ def test_rncps_login_is_multi_factor_and_its_api_refuses_weaker_tokens(demo):
     weak = requests.post(idp.issuer + "/token", auth=(pensions["client_id"], pensions["client_secret"]), data={
         "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
         "redirect_uri": "http://127.0.0.1:9/callback"}, timeout=10).json()
+    # A token of the pensions application is active, but not RNCPS's to honour.
     refused = requests.get(base + "/api/records", headers={"Authorization": f"Bearer {weak['access_token']}"},
                            timeout=10)
     assert refused.status_code == 401
-    challenge_header = refused.headers["WWW-Authenticate"]
-    assert 'error="insufficient_user_authentication"' in challenge_header
-    assert 'acr_values="urn:peps:acr:mfa"' in challenge_header
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert "records" not in refused.text
     assert requests.get(base + "/api/records", timeout=10).status_code == 401
+
+    # RFC 9470: RNCPS's own token, once its authentication is older than the API allows.
+    older = requests.get(strict + "/api/records", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert older.status_code == 401
+    challenge_header = older.headers["WWW-Authenticate"]
+    assert 'error="insufficient_user_authentication"' in challenge_header
+    assert 'acr_values="urn:peps:acr:mfa"' in challenge_header and 'max_age="0"' in challenge_header
