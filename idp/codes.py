@@ -24,7 +24,7 @@ from . import limits as rate_limits
 from .clock import now
 from .extensions import db
 from .models import Account, LoginFlow, OneTimeCode
-from .phones import parse_phone
+from .phones import PhoneError, check_destination, parse_phone
 from .policy import Policy
 
 CHANNEL_AMR = {"sms": "sms", "voice": "tel"}
@@ -85,8 +85,14 @@ def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetim
     moment = now()
     if previous is not None and previous.created_at + policy.codes.resend_delay > moment:
         raise rate_limits.RateLimited(previous.created_at + policy.codes.resend_delay, "code.too_soon")
-    check_limits(policy, account, phone)
     channel = channel_for(policy, phone)
+    try:  # the policy may have narrowed the destinations since the number was stored
+        check_destination(parse_phone(phone), policy.phones.allowed_regions, channel)
+    except PhoneError as exc:
+        audit.record("code.destination_refused", account_id=account.id, channel=channel, reason=str(exc))
+        db.session.commit()
+        raise SendError(str(exc), retryable=False, provider="policy") from None
+    check_limits(policy, account, phone)
     code = f"{secrets.randbelow(10 ** policy.codes.length):0{policy.codes.length}d}"
     _count_send(account, phone)
     minutes = max(1, int(lifetime.total_seconds() // 60))

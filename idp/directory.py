@@ -19,7 +19,7 @@ from .extensions import db
 from .models import Account, AccountService, Establishment, PasswordReset, Service
 from .models.accounts import CIVILITIES, PROFILES
 from .passwords import hash_password
-from .phones import PhoneError, parse_phone
+from .phones import PhoneError, check_destination, parse_phone
 from .policy_store import current_policy
 
 
@@ -148,19 +148,34 @@ def create_account(
     raise AccountError("could not allocate a unique identifier")
 
 
+class PhoneRefused(AccountError):
+    """A number that cannot be an account's authentication phone. ``reason``: ``invalid``,
+    ``destination`` (the policy sends no code there) or ``taken`` (another agent's)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 def check_phone(text: str, account: Account | None = None) -> tuple[str, str]:
-    """Parse a phone number for an account; refuse one another account has, unless the
-    policy allows shared numbers. Returns the E.164 number and its line type."""
+    """Parse a phone number for an account; refuse one the policy sends no code to, and
+    one another account has unless the policy allows shared numbers. Returns the E.164
+    number and its line type."""
     try:
         phone = parse_phone(text)
     except PhoneError as exc:
-        raise AccountError(f"{text!r} is not a phone number that can receive codes: {exc}") from None
-    if not current_policy().phones.shared_numbers_allowed:
+        raise PhoneRefused(f"{text!r} is not a phone number that can receive codes: {exc}", "invalid") from None
+    policy = current_policy()
+    try:
+        check_destination(phone, policy.phones.allowed_regions, getattr(policy.channels, phone.line_type))
+    except PhoneError as exc:
+        raise PhoneRefused(f"{text!r} cannot receive codes: {exc}", "destination") from None
+    if not policy.phones.shared_numbers_allowed:
         query = db.select(Account.id).where(Account.phone == phone.e164)
         if account is not None and account.id is not None:
             query = query.where(Account.id != account.id)
         if db.session.execute(query.limit(1)).first() is not None:
-            raise AccountError("this phone number belongs to another account; each agent needs their own")
+            raise PhoneRefused("this phone number belongs to another account; each agent needs their own", "taken")
     return phone.e164, phone.line_type
 
 

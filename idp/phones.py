@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
-# France and its overseas departments and collectivities (ISO 3166 region codes).
-FRENCH_REGIONS = ("FR", "GP", "BL", "MF", "MQ", "GF", "RE", "YT", "PM", "WF", "PF", "NC")
+from .policy.model import FRENCH_REGIONS
+
 # National prefixes dialled with France's trunk "0" that belong to another country code.
 OVERSEAS_PREFIXES: dict[str, tuple[str, ...]] = {
     "0590": ("GP", "BL", "MF"), "0690": ("GP", "BL", "MF"), "0691": ("GP", "BL", "MF"),  # +590

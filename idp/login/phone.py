@@ -8,20 +8,12 @@ from typing import Any
 from flask import render_template, request
 
 from .. import audit
-from ..extensions import db
-from ..models import Account, LoginFlow
-from ..phones import PhoneError, parse_phone
-from ..policy_store import current_policy
+from ..directory import PhoneRefused, check_phone
+from ..models import LoginFlow
 from . import flow as login_flow
 from .pages import step
 
-
-def _phone_taken(account: Account, e164: str) -> bool:
-    if current_policy().phones.shared_numbers_allowed:
-        return False
-    return db.session.execute(
-        db.select(Account.id).where(Account.phone == e164, Account.id != account.id).limit(1)
-    ).first() is not None
+ERRORS = {"invalid": "phone.invalid", "destination": "phone.not_allowed", "taken": "phone.taken"}
 
 
 @step("phone")
@@ -30,12 +22,10 @@ def phone(flow: LoginFlow, context: dict[str, Any]):
         return render_template("phone.html", **context)
     typed = request.form.get("phone", "")
     try:
-        entered = parse_phone(typed)
-    except PhoneError:
-        return render_template("phone.html", error="phone.invalid", value=typed, **context), 400
-    if _phone_taken(flow.account, entered.e164):
-        return render_template("phone.html", error="phone.taken", value=typed, **context), 400
-    flow.update_state(pending_phone=entered.e164)
+        e164, line_type = check_phone(typed, flow.account)
+    except PhoneRefused as refused:
+        return render_template("phone.html", error=ERRORS[refused.reason], value=typed, **context), 400
+    flow.update_state(pending_phone=e164)
     login_flow.complete_step(flow, "phone")
-    audit.record("login.phone_entered", account_id=flow.account_id, line_type=entered.line_type)
+    audit.record("login.phone_entered", account_id=flow.account_id, line_type=line_type)
     return login_flow.proceed(flow)

@@ -91,8 +91,15 @@ class Passwords(_Section):
     reset_emails_per_hour: int = Field(ge=1, le=100)
 
 
+# France and its overseas departments and collectivities (ISO 3166 codes).
+FRENCH_REGIONS = ("FR", "GP", "BL", "MF", "MQ", "GF", "RE", "YT", "PM", "WF", "PF", "NC")
+
+
 class Phones(_Section):
     shared_numbers_allowed: bool
+    # Where codes may be sent (against toll fraud); voice calls only to French numbers.
+    allowed_regions: list[Annotated[str, Field(pattern=r"^([A-Z]{2}|001)$")]] = Field(
+        default=list(FRENCH_REGIONS), min_length=1)
 
 
 class Administrators(_Section):

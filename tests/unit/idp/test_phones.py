@@ -2,7 +2,7 @@
 
 import pytest
 
-from idp.phones import PhoneError, mask, parse_phone
+from idp.phones import PhoneError, check_destination, mask, parse_phone
 
 
 @pytest.mark.parametrize("text, e164, line_type", [
@@ -77,3 +77,59 @@ def test_masking_shows_the_start_and_the_last_two_digits_only(e164, masked):
     assert mask(e164) == masked
     assert len(mask(e164)) == len(e164)
     assert e164[4:-2] not in mask(e164)
+
+
+# Every overseas national prefix that shares France's trunk "0", landline and mobile.
+@pytest.mark.parametrize("text, e164, region, line_type", [
+    ("0590 82 12 34", "+590590821234", "GP", "fixed_line"),   # Guadeloupe
+    ("0690 12 34 56", "+590690123456", "GP", "mobile"),
+    ("0691 28 12 34", "+590691281234", "GP", "mobile"),
+    ("0590 27 12 34", "+590590271234", "BL", "fixed_line"),   # Saint-Barthélemy
+    ("0590 87 12 34", "+590590871234", "BL", "fixed_line"),   # Saint-Martin (shares +590)
+    ("0596 71 12 34", "+596596711234", "MQ", "fixed_line"),   # Martinique
+    ("0696 12 34 56", "+596696123456", "MQ", "mobile"),
+    ("0697 12 34 56", "+596697123456", "MQ", "mobile"),
+    ("0594 30 12 34", "+594594301234", "GF", "fixed_line"),   # Guyane
+    ("0694 20 12 34", "+594694201234", "GF", "mobile"),
+    ("0262 12 34 56", "+262262123456", "RE", "fixed_line"),   # La Réunion
+    ("0263 12 34 56", "+262263123456", "RE", "fixed_line"),
+    ("0692 12 34 56", "+262692123456", "RE", "mobile"),
+    ("0693 12 34 56", "+262693123456", "RE", "mobile"),
+    ("0269 61 12 34", "+262269611234", "YT", "fixed_line"),   # Mayotte
+    ("0639 69 12 34", "+262639691234", "YT", "mobile"),
+    ("0508 41 12 34", "+508411234", "PM", "fixed_line"),      # Saint-Pierre-et-Miquelon
+    ("0508 55 12 34", "+508551234", "PM", "mobile"),
+    ("+681 72 12 34", "+681721234", "WF", "fixed_line_or_mobile"),      # Wallis-et-Futuna (international only)
+])
+def test_every_overseas_prefix_resolves_to_its_own_country_code(text, e164, region, line_type):
+    phone = parse_phone(text)
+    assert (phone.e164, phone.region, phone.line_type) == (e164, region, line_type)
+
+
+FRANCE = ["FR", "GP", "BL", "MF", "MQ", "GF", "RE", "YT", "PM", "WF", "PF", "NC"]
+
+
+@pytest.mark.parametrize("text", [
+    "+7 916 123 45 67",      # Russia
+    "+1 268 464 1234",       # Antigua
+    "+234 802 123 4567",     # Nigeria
+    "+882 16 1234 5678",     # Thuraya (satellite, no region)
+    "+32 2 555 12 12",       # Belgium
+])
+def test_codes_go_only_to_the_allowed_regions(text):
+    phone = parse_phone(text) if not text.startswith("+882") else None
+    if phone is None:
+        with pytest.raises(PhoneError):
+            check_destination(parse_phone(text), FRANCE, "sms")
+        return
+    with pytest.raises(PhoneError) as refused:
+        check_destination(phone, FRANCE, "sms")
+    assert refused.value.reason == "destination"
+
+
+def test_voice_calls_only_to_french_numbers_even_when_a_region_is_allowed():
+    belgian_landline = parse_phone("+32 2 555 12 12")
+    check_destination(belgian_landline, [*FRANCE, "BE"], "sms")
+    with pytest.raises(PhoneError, match="voice calls go only to French numbers"):
+        check_destination(belgian_landline, [*FRANCE, "BE"], "voice")
+    check_destination(parse_phone("0596 71 12 34"), FRANCE, "voice")

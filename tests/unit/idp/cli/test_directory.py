@@ -43,10 +43,6 @@ def test_establishment_account_and_client(idp, tmp_path):
     ).output
 
 
-
-
-
-
 def test_unlock_set_phone_and_wipe_phones(idp):
     idp("establishments", "create", "--siret", "21330063500017", "--name", "Mairie")
     first = _json(idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Un",
@@ -84,3 +80,17 @@ def test_administrators_see_and_remove_upstream_links(idp, tmp_path):
                                  "--sub", "u-2", ok=False).output
     idp("accounts", "unlink", account["identifier"], "--issuer", "https://ne.example", "--sub", "u-1")
     assert _json(idp("accounts", "links", account["identifier"], "--json")) == []
+
+
+def test_numbers_abroad_are_refused_with_a_clear_message(idp):
+    idp("establishments", "create", "--siret", "21330063500017", "--name", "Mairie")
+    for number in ("+7 916 123 45 67", "+1 268 464 1234", "+234 802 123 4567"):
+        output = idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Loin",
+                     "--first-name", "Léa", "--email", "lea@mairie.example", "--phone", number, ok=False).output
+        assert "cannot receive codes" in output and "region" in output
+    created = _json(idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Proche",
+                        "--first-name", "Léo", "--email", "leo@mairie.example", "--phone", "0596 71 12 34",
+                        "--json"))
+    assert "refused" not in str(created)
+    assert "cannot receive codes" in idp("accounts", "set-phone", created["identifier"], "+7 916 123 45 67",
+                                         ok=False).output
