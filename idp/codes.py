@@ -59,7 +59,8 @@ def check_limits(policy: Policy, account: Account, phone: str) -> None:
     checks = [
         ("account", limits.per_account, f"code.account:{account.id}"),
         ("phone", limits.per_phone, f"code.phone:{phone}"),
-        ("ip", limits.per_ip, f"code.ip:{request.remote_addr}"),
+        # A ceiling per address (a trusted network's own, if the address is in one).
+        ("ip", policy.limits_for_address(request.remote_addr).code_sends, f"code.ip:{request.remote_addr}"),
     ]
     for scope, limit, key in checks:
         try:

@@ -1,5 +1,6 @@
 """Counting failed authentications and locking local accounts (policy ``lockout.local``),
-and the per-address limit on failed logins (``lockout.per_ip``, in :mod:`idp.limits`).
+and the per-address limits on failed logins (``lockout.per_ip``, ``per_ip_and_identifier``,
+``trusted_networks``; counted in :mod:`idp.limits`).
 
 The count is one atomic UPDATE … RETURNING, never read-then-write, so parallel attempts
 on several workers lock the account at exactly the policy's limit.
@@ -39,15 +40,24 @@ def record_failure(policy: Policy, account: Account, kind: str) -> bool:
     return account.status == "locked"
 
 
-def check_address(policy: Policy, ip: str | None) -> None:
-    """Raise :class:`~idp.limits.RateLimited` if this address failed too often lately,
-    whatever the accounts (password spraying). Checked before any password work."""
-    limit = policy.lockout.per_ip
-    limits.check(f"login.ip:{ip}", limit.count, limit.window, "login.address_blocked", "ip")
+def _identifier_key(ip: str | None, identifier: str) -> str:
+    return f"login.ip_identifier:{ip}:{identifier.strip().upper()[:64]}"
 
 
-def count_address_failure(ip: str | None) -> None:
+def check_address(policy: Policy, ip: str | None, identifier: str) -> None:
+    """Raise :class:`~idp.limits.RateLimited` if this address failed too often lately:
+    for any identifier (a ceiling against spraying, a trusted network's own if the
+    address is in one), or for this identifier. Checked before any password work."""
+    ceiling = policy.limits_for_address(ip).failed_logins
+    limits.check(f"login.ip:{ip}", ceiling.count, ceiling.window, "login.address_blocked", "ip")
+    pair = policy.lockout.per_ip_and_identifier
+    limits.check(_identifier_key(ip, identifier), pair.count, pair.window, "login.address_blocked",
+                 "ip_identifier")
+
+
+def count_address_failure(ip: str | None, identifier: str) -> None:
     limits.hit(f"login.ip:{ip}")
+    limits.hit(_identifier_key(ip, identifier))
 
 
 def reset_failures(account: Account) -> None:

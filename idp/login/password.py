@@ -33,7 +33,7 @@ def password(flow: LoginFlow, context: dict[str, Any]):
     policy = current_policy()
     try:
         # Checked before any password work: the same answer whatever the identifier.
-        check_address(policy, request.remote_addr)
+        check_address(policy, request.remote_addr, identifier)
     except limits.RateLimited as limited:
         return limits.answer(limited, "login.html", identifier=identifier, **context)
     secret = request.form.get("password", "")
@@ -55,7 +55,7 @@ def password(flow: LoginFlow, context: dict[str, Any]):
             client_id=flow.client_id,
             reason="unknown identifier" if account is None else ("bad password" if not valid else account.status),
         )
-        count_address_failure(request.remote_addr)
+        count_address_failure(request.remote_addr, identifier)
         db.session.commit()
         if account is not None and not valid:
             record_failure(policy, account, "password")

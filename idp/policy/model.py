@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Annotated, Literal, Self, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -10,6 +12,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from ..durations import parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _network(value: object) -> IPv4Network | IPv6Network:
+    if not isinstance(value, str):
+        raise ValueError("expected a network such as 192.0.2.0/24 or 2001:db8::/48")
+    return ip_network(value, strict=False)
+
+
+IPNetwork = Annotated[IPv4Network | IPv6Network, BeforeValidator(_network)]
 Channel = Literal["sms", "voice"]
 LINE_TYPES = ("mobile", "fixed_line", "voip", "fixed_line_or_mobile", "other")
 SensitiveAction = Literal[
@@ -82,7 +93,27 @@ class FederatedThrottle(_Section):
 class Lockout(_Section):
     local: LocalLockout
     federated: FederatedThrottle
-    per_ip: Limit
+    per_ip: Limit                   # failed logins from one address, whatever the identifiers
+    per_ip_and_identifier: Limit    # failed logins for one identifier from one address
+
+
+class TrustedNetwork(_Section):
+    """A network the operator declares (a town hall's shared address…): its addresses get
+    their own per-address ceilings instead of the general ones."""
+
+    name: str = Field(min_length=1)
+    networks: list[IPNetwork] = Field(min_length=1)
+    failed_logins: Limit
+    code_sends: Limit
+
+
+@dataclass(frozen=True)
+class AddressLimits:
+    """The per-address ceilings that apply to one client address."""
+
+    failed_logins: Limit
+    code_sends: Limit
+    network: str | None = None      # the trusted network that gave them, if any
 
 
 class Passwords(_Section):
@@ -147,9 +178,21 @@ class Policy(_Section):
     phones: Phones
     administrators: Administrators
     sensitive: Sensitive
+    trusted_networks: list[TrustedNetwork] = []
     rules: list[Rule] = []
 
     @property
     def acr_values(self) -> list[str]:
         """The acr values from the weakest to the strongest."""
         return [self.acr.single_factor, self.acr.multi_factor]
+
+    def limits_for_address(self, address: str | None) -> AddressLimits:
+        """The per-address ceilings for ``address``: a trusted network's, else the general ones."""
+        try:
+            ip = ip_address(address or "")
+        except ValueError:
+            ip = None
+        for trusted in self.trusted_networks:
+            if ip is not None and any(ip in network for network in trusted.networks):
+                return AddressLimits(trusted.failed_logins, trusted.code_sends, trusted.name)
+        return AddressLimits(self.lockout.per_ip, self.codes.send_limits.per_ip)

@@ -236,7 +236,7 @@ def _one_step(actors, response):
 
 
 def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app, rp):
-    actors.edit_policy("    count: 30\n", "    count: 3\n")
+    actors.edit_policy("    count: 300\n", "    count: 3\n")
     identifier = actors.account()
     _, challenge = pkce_pair()
     login_url = actors.authorize(rp[0], challenge).headers["Location"]

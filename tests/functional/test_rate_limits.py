@@ -84,3 +84,39 @@ def test_the_federated_wait_stops_the_flow_that_reached_it(actors, app, rp):
     # ... until the wait is over.
     with travel(timedelta(minutes=6)):
         assert actors.browser.get(code_url).status_code == 200
+
+
+def test_guessing_one_identifier_does_not_block_the_other_agents_behind_the_address(actors, rp):
+    victim = actors.account(email="victim@mairie.example")
+    colleague = actors.account(email="colleague@mairie.example")
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    for _ in range(10):  # lockout.per_ip_and_identifier
+        assert actors.submit_login(login_url, "ZZZ999999", "guess").status_code == 401
+    assert _retry_after(actors.submit_login(login_url, "ZZZ999999", "guess")) > 0
+    # Same address, another identifier: the agents of the town hall keep working.
+    response = actors.submit_login(login_url, colleague)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login/code")
+    assert victim != colleague
+
+
+def _first_code_for_a_new_agent(actors, rp, n, siret):
+    identifier = actors.account(siret, email=f"agent{n}@mairie.example")
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    code_url = actors.submit_login(login_url, identifier).headers["Location"]
+    return actors.browser.get(code_url)
+
+
+def test_a_trusted_network_has_its_own_ceilings(actors, rp):
+    actors.edit_policy("per_ip: {count: 200, window: 1h}", "per_ip: {count: 2, window: 1h}")
+    siret = actors.establishment()
+    for n in range(2):
+        assert _first_code_for_a_new_agent(actors, rp, n, siret).status_code == 200
+    assert _retry_after(_first_code_for_a_new_agent(actors, rp, 2, siret)) > 0  # the general ceiling
+    actors.edit_policy("trusted_networks: []", """trusted_networks:
+  - name: the test town hall
+    networks: [127.0.0.0/8]
+    failed_logins: {count: 1000, window: 15m}
+    code_sends: {count: 1000, window: 1h}""")
+    assert _first_code_for_a_new_agent(actors, rp, 3, siret).status_code == 200

@@ -51,3 +51,23 @@ def test_a_missing_section_is_reported(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyError, match="trusted_device: is required"):
         load_policy(path)
+
+
+def test_trusted_networks_are_checked_and_give_their_addresses_their_own_ceilings(tmp_path):
+    text = DEFAULT.read_text(encoding="utf-8").replace("trusted_networks: []", """trusted_networks:
+  - name: mairie
+    networks: [192.0.2.0/24, "2001:db8::/32"]
+    failed_logins: {count: 1000, window: 15m}
+    code_sends: {count: 500, window: 1h}""")
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    policy = load_policy(path)
+    inside, v6, outside = (policy.limits_for_address(a) for a in ("192.0.2.7", "2001:db8::1", "198.51.100.1"))
+    assert (inside.network, inside.failed_logins.count, inside.code_sends.count) == ("mairie", 1000, 500)
+    assert v6.network == "mairie"
+    assert outside.network is None and outside.failed_logins == policy.lockout.per_ip
+    assert policy.limits_for_address(None).code_sends == policy.codes.send_limits.per_ip
+    path.write_text(text.replace("192.0.2.0/24", "192.0.2.300/24"), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert caught.value.key == "trusted_networks.0.networks.0"
