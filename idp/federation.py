@@ -26,6 +26,15 @@ class NoAccount(Exception):
         self.reason = reason
 
 
+class AccountLocked(Exception):
+    """The upstream identity names a local account that is locked: as on the local path,
+    the user is told so, and a password reset unlocks it."""
+
+    def __init__(self, account: Account):
+        super().__init__("account locked")
+        self.account = account
+
+
 def init_app(app: Flask) -> None:
     settings: Settings = app.config["IDP"]
     upstreams: dict[str, Upstream] = {}
@@ -52,12 +61,15 @@ def upstreams() -> dict[str, Upstream]:
 
 def account_for(identity: UpstreamIdentity) -> Account:
     """The account linked to this identity; a first login links it to the single active
-    account whose establishment SIRET and email match the upstream's claims."""
+    account whose establishment SIRET and email match the upstream's claims. Raises
+    :class:`NoAccount`, or :class:`AccountLocked` for a locked account."""
     link = db.session.execute(
         db.select(UpstreamLink).filter_by(issuer=identity.issuer, subject=identity.subject)
     ).scalar_one_or_none()
     if link is not None:
         link.last_used_at = now()
+        if link.account.status == "locked":
+            raise AccountLocked(link.account)
         if not link.account.is_usable(now().date()):
             raise NoAccount("linked account not usable")
         return link.account
@@ -67,8 +79,10 @@ def account_for(identity: UpstreamIdentity) -> Account:
         db.select(Account).join(Establishment)
         .where(Establishment.siret == identity.siret,
                func.lower(Account.email) == identity.email.lower(),
-               Account.status == "active")
+               Account.status.in_(("active", "locked")))
     ).scalars().all()
+    if len(candidates) == 1 and candidates[0].status == "locked":
+        raise AccountLocked(candidates[0])  # not linked while locked
     candidates = [a for a in candidates if a.is_usable(now().date())]
     if len(candidates) != 1:
         raise NoAccount("no matching account" if not candidates else "several matching accounts")

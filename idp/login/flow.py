@@ -193,8 +193,9 @@ def finish(flow: LoginFlow) -> LoginSession:
     decision = flow.state.decision
     if flow.completed_at is not None or decision is None or next_step(flow) is not None:
         abort(400, description="flow_expired")
-    amr = list(flow.amr)
-    if decision.require_code and "mfa" not in amr:
+    # RFC 8176 "mfa" exactly when the session gets the multi-factor level.
+    amr = [m for m in flow.amr if m != "mfa"]
+    if decision.acr == current_policy().acr.multi_factor:
         amr.append("mfa")
     session = start_session(flow.account, acr=decision.acr, amr=amr, login_method=flow.state.login_method)
     if decision.require_code:

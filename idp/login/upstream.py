@@ -78,6 +78,10 @@ def upstream_callback():
         account = federation.account_for(identity)
     except federation.NoAccount as exc:
         return _failure(flow, exc.reason, message="upstream.no_account", status=403, label=upstream.label)
+    except federation.AccountLocked as locked:
+        audit.record("login.locked", account_id=locked.account.id, client_id=flow.client_id, issuer=identity.issuer)
+        db.session.commit()
+        return render_template("locked.html", **page_context(flow)), 403
     try:
         federation.check_throttle(current_policy(), account)
     except limits.RateLimited as limited:
@@ -86,7 +90,10 @@ def upstream_callback():
         return limits.answer(limited, "upstream_error.html", **page_context(flow))
     flow.account = account
     flow.update_state(login_method="federated")
-    login_flow.complete_step(flow, "password", amr=list(identity.amr) or ["fed"])
+    # Our amr says what this provider verified: a federated login, whatever the upstream
+    # claims of its own methods (kept in the audit trail, never copied into tokens).
+    login_flow.complete_step(flow, "password", amr=["fed"])
     login_flow.decide(flow)
-    audit.record("login.upstream_ok", account_id=account.id, client_id=flow.client_id, issuer=identity.issuer)
+    audit.record("login.upstream_ok", account_id=account.id, client_id=flow.client_id, issuer=identity.issuer,
+                 upstream_amr=list(identity.amr))
     return login_flow.proceed(flow)

@@ -1,10 +1,13 @@
 """Local stand-ins for the outside world, spoken to over real sockets on 127.0.0.1:
-an HTTPS server that answers like Vonage's SMS and Voice APIs, and an SMTP server."""
+an HTTPS server that answers like Vonage's SMS and Voice APIs, an SMTP server, and small
+OpenID providers."""
 
 from __future__ import annotations
 
 import base64
+import collections
 import datetime
+import hashlib
 import ipaddress
 import json
 import ssl
@@ -184,8 +187,9 @@ class MisbehavingProvider(LoopbackServer):
     """A minimal OpenID provider on loopback whose ID tokens are wrong on purpose.
 
     ``mode``: ``bad-signature`` (signed by a key not in its JWKS), ``wrong-audience``,
-    ``expired``, ``wrong-nonce``, or ``slow`` (the token endpoint outlives the client's
-    timeout). The authorization endpoint sends the browser straight back with a code."""
+    ``expired``, ``wrong-nonce``, ``slow`` (the token endpoint outlives the client's
+    timeout), or ``boasting`` (a valid token whose ``amr`` claims factors nobody checked).
+    The authorization endpoint sends the browser straight back with a code."""
 
     def __init__(self, client_id: str):
         self.port = free_port()
@@ -250,6 +254,104 @@ class MisbehavingProvider(LoopbackServer):
             claims["exp"], claims["iat"] = now - 3600, now - 7200
         elif self.mode == "wrong-nonce":
             claims["nonce"] = "not-the-nonce"
+        elif self.mode == "boasting":
+            claims["amr"] = ["mfa", "hwk", "otp"]
         id_token = jwt.encode({"alg": "RS256", "kid": "good"}, claims, key)
         return self._json(handler, {"access_token": uuid.uuid4().hex, "token_type": "Bearer",
                                     "expires_in": 300, "id_token": id_token})
+
+
+class KeyRotatingProvider(LoopbackServer):
+    """A minimal OpenID provider on loopback that gets everything right, counts the requests
+    it answers (``hits``, by path) and changes its signing key when told to.
+
+    ``rotate()`` signs with a new key (a new ``kid``) and publishes it next to the old ones,
+    as a provider rotating its keys does. With ``rogue`` set, ID tokens are signed with a key
+    whose ``kid`` its JWKS never holds. It checks the client's secret (HTTP Basic) and the
+    PKCE verifier, and answers UserInfo for the access tokens it issued."""
+
+    def __init__(self, client_id: str, client_secret: str, claims: dict):
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.client_id, self.client_secret, self.claims = client_id, client_secret, claims
+        self.hits: collections.Counter[str] = collections.Counter()
+        self.lock = threading.Lock()
+        self.published: list[RSAKey] = []
+        self.rotate()
+        self.rogue_key = RSAKey.generate_key(2048, parameters={"kid": "rogue", "alg": "RS256"}, private=True)
+        self.rogue = False
+        self.codes: dict[str, dict[str, str]] = {}
+        self.access_tokens: set[str] = set()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                provider.get(self)
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                provider.token(self, {k: v[0] for k, v in parse_qs(body).items()})
+
+            def log_message(self, *args):
+                pass
+
+        self.serve(Handler)
+
+    def rotate(self) -> str:
+        """Sign with a new key from now on; the old keys stay published. Returns the new kid."""
+        kid = f"key-{len(self.published) + 1}"
+        self.published.insert(0, RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256"}, private=True))
+        return kid
+
+    def _count(self, handler) -> str:
+        path = handler.path.partition("?")[0]
+        with self.lock:
+            self.hits[path] += 1
+        return path
+
+    def get(self, handler) -> None:
+        path, query = self._count(handler), handler.path.partition("?")[2]
+        if path == "/.well-known/openid-configuration":
+            return reply_json(handler, {
+                "issuer": self.issuer, "authorization_endpoint": self.issuer + "/authorize",
+                "token_endpoint": self.issuer + "/token", "jwks_uri": self.issuer + "/jwks",
+                "userinfo_endpoint": self.issuer + "/userinfo",
+                "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"]})
+        if path == "/jwks":
+            return reply_json(handler, {"keys": [key.as_dict(private=False) for key in self.published]})
+        if path == "/userinfo":
+            token = handler.headers.get("Authorization", "").removeprefix("Bearer ")
+            if token not in self.access_tokens:
+                return reply_json(handler, {"error": "invalid_token"}, 401)
+            return reply_json(handler, {"sub": self.claims["sub"], **self.claims})
+        if path == "/authorize":
+            params = {k: v[0] for k, v in parse_qs(query).items()}
+            code = uuid.uuid4().hex
+            self.codes[code] = params
+            handler.send_response(302)
+            handler.send_header("Location", f"{params['redirect_uri']}?code={code}&state={params['state']}")
+            handler.end_headers()
+            return None
+        return reply_json(handler, {"error": "not_found"}, 404)
+
+    def token(self, handler, form: dict) -> None:
+        self._count(handler)
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if handler.headers.get("Authorization") != f"Basic {expected}":
+            return reply_json(handler, {"error": "invalid_client"}, 401)
+        asked = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+        if (asked is None or challenge != asked.get("code_challenge")
+                or form.get("redirect_uri") != asked["redirect_uri"]):
+            return reply_json(handler, {"error": "invalid_grant"}, 400)
+        now = int(time.time())
+        claims = {**self.claims, "iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300,
+                  "nonce": asked.get("nonce", "")}
+        key = self.rogue_key if self.rogue else self.published[0]
+        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        access_token = uuid.uuid4().hex
+        self.access_tokens.add(access_token)
+        return reply_json(handler, {"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
+                                    "id_token": id_token})

@@ -92,9 +92,9 @@ def _authorize(world, browser, **extra):
     return response, verifier
 
 
-def _to_upstream(world, browser, upstream_id="net-entreprises"):
+def _to_upstream(world, browser, upstream_id="net-entreprises", **extra):
     """From the RP to the upstream: the login page's button, then the upstream's redirect."""
-    response, verifier = _authorize(world, browser)
+    response, verifier = _authorize(world, browser, **extra)
     login_url = response.headers["Location"]
     page = browser.get(world["down"].issuer + login_url)
     flow = parse_qs(urlsplit(login_url).query)["flow"][0]
@@ -133,10 +133,60 @@ def test_first_federated_login_links_by_siret_and_email_then_asks_the_code(world
     info = requests.post(world["down"].issuer + "/introspect", data={"token": tokens["access_token"]},
                          auth=client, timeout=10).json()
     assert info["acr"] == "urn:peps:acr:mfa"
-    assert info["amr"][:1] == ["pwd"] and "otp" in info["amr"]  # the upstream's values, then the code's
+    # Our amr says what we verified: a federated login, then our code; never the upstream's.
+    assert info["amr"] == ["fed", "otp", "sms", "mfa"]
     assert info["username"] == world["lea"]["identifier"]
     links = world["down"].idp("accounts", "links", world["lea"]["identifier"])
     assert [link["issuer"] for link in links] == [world["up"].issuer]
+
+
+
+def _stub_login(world, browser, **extra):
+    response, verifier = _to_upstream(world, browser, "stub", **extra)
+    back = browser.get(response.headers["Location"])  # the stub sends us straight back
+    callback = browser.get(back.headers["Location"])
+    final = walk_login(browser, world["down"].issuer, callback, world["down"].outbox, RP_REDIRECT)
+    code = parse_qs(urlsplit(final.headers["Location"]).query)["code"][0]
+    client = (world["rp"]["client_id"], world["rp"]["client_secret"])
+    tokens = requests.post(world["down"].issuer + "/token", auth=client, timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": RP_REDIRECT,
+    }).json()
+    return requests.post(world["down"].issuer + "/introspect", data={"token": tokens["access_token"]},
+                         auth=client, timeout=10).json()
+
+
+def test_an_upstream_that_claims_mfa_does_not_lend_it(world):
+    """The upstream's amr says mfa; our amr says only what we verified, and mfa exactly when
+    our acr is the multi-factor level."""
+    world["down"].idp("accounts", "create", "--establishment", SIRET, "--last-name", "Vantarde",
+                      "--first-name", "Stub", "--email", "nobody@stub.example", "--service", "pensions",
+                      "--phone", "06 80 00 00 09")
+    world["stub"].mode = "boasting"
+    browser = Browser()
+    first = _stub_login(world, browser)  # first login here: our code is asked
+    assert first["acr"] == "urn:peps:acr:mfa" and first["amr"] == ["fed", "otp", "sms", "mfa"]
+    again = _stub_login(world, browser, prompt="login")  # a trusted workstation: no code
+    assert again["acr"] == "urn:peps:acr:pwd" and again["amr"] == ["fed"]
+    with sqlite3.connect(world["down"].database_file) as database:
+        detail = database.execute("SELECT detail FROM audit_events WHERE event = 'login.upstream_ok' "
+                                  "ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert json.loads(detail)["upstream_amr"] == ["mfa", "hwk", "otp"]  # kept for the audit only
+
+
+def test_a_locked_linked_account_is_told_it_is_locked(world):
+    with sqlite3.connect(world["down"].database_file) as database:
+        database.execute("UPDATE accounts SET status = 'locked' WHERE identifier = ?", (world["lea"]["identifier"],))
+    try:
+        browser = Browser()
+        response, _ = _to_upstream(world, browser)
+        callback = _upstream_login(world, browser, response, world["lea_up"])
+        assert callback.status_code == 403
+        text = callback.text.replace("&#39;", "'")
+        assert "Compte bloqué" in text and "/password/forgot" in text
+        assert "Aucun compte PEP's ne correspond" not in text
+        assert not _session_exists(world, browser)
+    finally:
+        world["down"].idp("accounts", "unlock", world["lea"]["identifier"])
 
 
 def test_no_matching_account_gets_a_clear_page(world):
@@ -221,3 +271,16 @@ def test_an_unreachable_upstream_gets_a_clear_page(world):
     response, _ = _to_upstream(world, browser, "down")
     assert response.status_code == 502 and "a échoué" in response.text
     assert _last_failure_reason(world).startswith("unreachable")
+
+
+def test_a_signing_key_rotation_at_the_upstream_keeps_federated_login_working(world):
+    """The upstream (this IdP) rotates its key: it publishes the new one before it signs
+    with it, and our client, which may hold its old JWKS, keeps accepting its ID tokens
+    (no account matches Ivan, which is decided only after the token was accepted).
+    tests/live/test_upstream_keys.py shows the refetch on an unknown ``kid`` itself."""
+    world["up"].idp("keys", "rotate")
+    browser = Browser()
+    response, _ = _to_upstream(world, browser)
+    callback = _upstream_login(world, browser, response, world["stranger_up"])
+    assert callback.status_code == 403
+    assert _last_failure_reason(world) == "no matching account"
