@@ -18,9 +18,10 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --silent
 	touch $@
 
-run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and serve on 127.0.0.1:5000
+run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and serve on 127.0.0.1:5000, with the worker
 	$(VENV)/bin/idp init --demo
 	@$(PY) -m idp.demo_banner
+	$(VENV)/bin/idp worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn --no-control-socket --workers 2 --bind 127.0.0.1:5000 --access-logfile - wsgi:app
 
 demo: $(VENV)/.installed ## Run the IdP and the RNCPS example app (http://127.0.0.1:5001) side by side

@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live.conftest import Browser, LiveIdP, password_login, walk_login  # noqa: E402
+from tests.live.conftest import Browser, LiveIdP, hidden_fields, password_login, walk_login  # noqa: E402
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -94,6 +94,29 @@ def logins(idp: LiveIdP, count: int) -> list[float]:
     return durations
 
 
+def recovery_timing(idp: LiveIdP, count: int) -> dict[str, tuple[float, float]]:
+    """Median answer time of the recovery pages for an address that has an account and one
+    that has none (the pages only queue a job: they should not tell them apart)."""
+    account = idp.idp("accounts", "list")[0]
+    browser = Browser()
+    results = {}
+    for path, known, unknown in (
+        ("/identifier/forgot", {"email": account["email"]}, {"email": "nobody@bench.example"}),
+        ("/password/forgot", {"identifier": account["identifier"], "email": account["email"]},
+         {"identifier": "ZZZ999999", "email": "nobody@bench.example"}),
+    ):
+        page = browser.get(idp.issuer + path)
+        action, fields = hidden_fields(page.text)
+        timings: dict[str, list[float]] = {"known": [], "unknown": []}
+        for _ in range(count):
+            for name, data in (("known", known), ("unknown", unknown)):  # interleaved
+                started = time.perf_counter()
+                assert browser.post(idp.issuer + action, data={**fields, **data}).status_code == 200
+                timings[name].append(time.perf_counter() - started)
+        results[path] = (statistics.median(timings["known"]), statistics.median(timings["unknown"]))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -103,11 +126,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         database = args.database or f"sqlite:///{folder}/bench.sqlite3"
-        idp = LiveIdP(Path(folder), database)
+        policy = Path(folder) / "policy.yaml"  # room for the recovery timings below the email limit
+        policy.write_text((ROOT / "policies" / "default.yaml").read_text(encoding="utf-8").replace(
+            "reset_emails_per_hour: 5", "reset_emails_per_hour: 100"), encoding="utf-8")
+        idp = LiveIdP(Path(folder), database, config={"policy_file": str(policy)})
         idp.start()
         try:
             rate = client_credentials(idp, args.requests, args.threads)
             times = logins(idp, args.logins)
+            recovery = recovery_timing(idp, 20)
             memory = [_rss_mib(pid) for pid in _workers(idp.process.pid)]
         finally:
             idp.stop()
@@ -118,6 +145,9 @@ def main() -> None:
     print(f"trusted-workstation login (authorize, password, token exchange): median {median:.0f} ms, "
           f"p95 {sorted(times)[int(len(times) * 0.95) - 1] * 1000:.0f} ms ({args.logins} logins, sequential)")
     print(f"worker memory (RSS): {', '.join(f'{m:.0f} MiB' for m in memory)}")
+    for path, (known, unknown) in recovery.items():
+        print(f"{path}: median {known * 1000:.1f} ms for a registered address, {unknown * 1000:.1f} ms for "
+              "an unknown one (20 each, interleaved)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``make demo``: the IdP on 127.0.0.1:5000 and the RNCPS example on 127.0.0.1:5001."""
+"""``make demo``: the IdP on 127.0.0.1:5000 (with its worker) and the RNCPS example on 127.0.0.1:5001."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def main() -> None:
         subprocess.Popen([*gunicorn, "--workers", "2", "--bind", "127.0.0.1:5000", "wsgi:app"], cwd=ROOT),
         subprocess.Popen([*gunicorn, "--workers", "1", "--bind", "127.0.0.1:5001",
                           "examples.rncps.app:create_app()"], cwd=ROOT, env=env),
+        subprocess.Popen([str(BIN / "idp"), "worker"], cwd=ROOT),  # the queued emails
     ]
     print("RNCPS example: http://127.0.0.1:5001 (it asks the IdP for the multi-factor level)")
     try:

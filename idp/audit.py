@@ -18,9 +18,11 @@ def record(
     *,
     account_id: int | None = None,
     client_id: str | None = None,
+    ip: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    ip = request.remote_addr if has_request_context() else None
+    """``ip`` defaults to the request's client address (a worker passes the one it was given)."""
+    ip = ip or (request.remote_addr if has_request_context() else None)
     entry = AuditEvent(event=event, account_id=account_id, client_id=client_id, ip=ip, detail=detail)
     db.session.add(entry)
     log.info(

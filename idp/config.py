@@ -158,6 +158,15 @@ class UpstreamConfig(_Section):
         return "IDP_UPSTREAM_" + self.id.upper().replace("-", "_") + "_SECRET"
 
 
+class JobsConfig(_Section):
+    """``idp worker``: how often it looks for work, and how failed sends are retried."""
+
+    poll: Duration
+    first_retry: Duration
+    max_retry: Duration
+    max_attempts: int = Field(ge=1, le=50)
+
+
 class Settings(_Section):
     environment: Literal["development", "production"]
     issuer: str
@@ -168,6 +177,7 @@ class Settings(_Section):
     oidc: OIDCConfig
     messages: MessagesConfig
     ui: UIConfig
+    jobs: JobsConfig
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     upstreams: list[UpstreamConfig] = []
     secret_key: str = ""

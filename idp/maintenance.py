@@ -17,6 +17,7 @@ from .extensions import db
 from .models import (
     AuthorizationCode,
     ClientAssertionJti,
+    Job,
     LoginFlow,
     LoginSession,
     OneTimeCode,
@@ -46,6 +47,7 @@ def purge(policy: Policy) -> dict[str, int]:
         ),
         "login_sessions": delete(LoginSession).where(or_(LoginSession.expires_at < old, LoginSession.ended_at < old)),
         "client_assertion_jtis": delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < moment),
+        "jobs": delete(Job).where(Job.done_at < old),  # done or given up (the audit trail keeps why)
         "password_resets": delete(PasswordReset).where(
             or_(PasswordReset.expires_at < old, PasswordReset.used_at < old)),
         "trusted_devices": delete(TrustedDevice).where(

@@ -3,6 +3,10 @@
 Password reset: identifier + professional email → a single-use link by email → a new
 password → a code when the account has a phone → the password changes, the account is
 unlocked, its trusted devices and sessions end.
+
+The pages only queue a job (:mod:`idp.jobs`): the worker looks the account up and sends,
+so neither the answer nor its timing tells whether an account exists, and an email
+server outage loses nothing.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from sqlalchemy import func, update
 
-from connectors.senders import Message, SendError
+from connectors.senders import Message
 
-from . import audit, devices, limits, messaging
+from . import audit, devices, jobs, limits, messaging
 from .clock import now
 from .digests import digest, new_secret
 from .directory import AccountError, change_password, check_password
 from .extensions import db
+from .i18n import get_locale
 from .lockout import unlock
 from .login import flow as login_flow
 from .models import Account, LoginSession, PasswordReset
@@ -31,7 +36,8 @@ bp = Blueprint("recovery", __name__)
 
 
 def _may_email(address: str) -> bool:
-    """Recovery emails per address and hour (``passwords.reset_emails_per_hour``)."""
+    """Recovery emails per address and hour (``passwords.reset_emails_per_hour``), counted
+    for the address typed, whether or not an account has it."""
     key = f"email:{address.lower()}"
     if limits.retry_at(key, current_policy().passwords.reset_emails_per_hour, timedelta(hours=1)) is not None:
         return False
@@ -39,17 +45,13 @@ def _may_email(address: str) -> bool:
     return True
 
 
-def _email(account_id: int | None, address: str, template: str, **context) -> None:
-    """Send an email if the address is under its hourly limit; failures are audited only,
-    so that the page never tells whether an account exists."""
-    if not _may_email(address):
-        audit.record("recovery.email_limited", account_id=account_id)
-        return
-    subject, body = messaging.render_message(template, **context)
-    try:
-        messaging.send(Message(channel="email", to=address, subject=subject, body=body))
-    except SendError as exc:
-        audit.record("recovery.email_failed", account_id=account_id, reason=exc.reason)
+def _queue(kind: str, address: str, **payload: str) -> None:
+    """The page's only work, the same whether or not an account exists: one job queued."""
+    if _may_email(address):
+        jobs.enqueue(kind, email=address, locale=get_locale(), ip=request.remote_addr or "", **payload)
+    else:
+        audit.record("recovery.email_limited")
+    db.session.commit()
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -57,26 +59,12 @@ def forgot_password():
     if request.method == "GET":
         return render_template("forgot_password.html")
     check_csrf()
-    identifier = request.form.get("identifier", "").strip().upper()
-    email = request.form.get("email", "").strip().lower()
+    identifier = request.form.get("identifier", "").strip().upper()[:32]
+    email = request.form.get("email", "").strip().lower()[:254]
     if not identifier or not email:
         return render_template("forgot_password.html", error="recovery.missing",
                                identifier=identifier, email=email), 400
-    account = db.session.execute(
-        db.select(Account).where(Account.identifier == identifier, func.lower(Account.email) == email)
-    ).scalar_one_or_none()
-    if account is not None and account.status != "expired":
-        token = new_secret(32)
-        lifetime = current_policy().passwords.reset_link_lifetime
-        db.session.add(PasswordReset(digest=digest(token), account_id=account.id,
-                                     expires_at=now() + lifetime))
-        link = current_app.config["IDP"].issuer + url_for("recovery.reset_password", token=token)
-        _email(account.id, account.email, "password_reset", identifier=account.identifier, link=link,
-               minutes=int(lifetime.total_seconds() // 60))
-        audit.record("recovery.password_link_sent", account_id=account.id)
-    else:
-        audit.record("recovery.password_unknown")
-    db.session.commit()
+    _queue("recovery.password_reset", email, identifier=identifier)
     return render_template("recovery_sent.html", message="recovery.password_sent")
 
 
@@ -85,18 +73,47 @@ def forgot_identifier():
     if request.method == "GET":
         return render_template("forgot_identifier.html")
     check_csrf()
-    email = request.form.get("email", "").strip().lower()
+    email = request.form.get("email", "").strip().lower()[:254]
     if not email:
         return render_template("forgot_identifier.html", error="recovery.missing"), 400
+    _queue("recovery.identifier_reminder", email)
+    return render_template("recovery_sent.html", message="recovery.identifier_sent")
+
+
+def _send(address: str, template: str, **context: object) -> None:
+    subject, body = messaging.render_message(template, **context)
+    messaging.send(Message(channel="email", to=address, subject=subject, body=body))  # SendError: retried
+
+
+@jobs.handler("recovery.password_reset")
+def send_reset_link(payload: dict) -> None:
+    """The worker's part of a reset request: the link goes only to a matching account."""
+    account = db.session.execute(
+        db.select(Account).where(Account.identifier == payload["identifier"],
+                                 func.lower(Account.email) == payload["email"])
+    ).scalar_one_or_none()
+    if account is None or account.status == "expired":
+        audit.record("recovery.password_unknown", ip=payload.get("ip"))
+        return
+    token = new_secret(32)
+    lifetime = current_policy().passwords.reset_link_lifetime
+    db.session.add(PasswordReset(digest=digest(token), account_id=account.id, expires_at=now() + lifetime))
+    link = current_app.config["IDP"].issuer + url_for("recovery.reset_password", token=token)
+    _send(account.email, "password_reset", identifier=account.identifier, link=link,
+          minutes=int(lifetime.total_seconds() // 60))
+    audit.record("recovery.password_link_sent", account_id=account.id, ip=payload.get("ip"))
+
+
+@jobs.handler("recovery.identifier_reminder")
+def send_identifiers(payload: dict) -> None:
     identifiers = db.session.execute(
-        db.select(Account.identifier).where(func.lower(Account.email) == email, Account.status != "expired")
+        db.select(Account.identifier)
+        .where(func.lower(Account.email) == payload["email"], Account.status != "expired")
         .order_by(Account.identifier)
     ).scalars().all()
     if identifiers:
-        _email(None, email, "forgot_identifier", identifiers=identifiers)
-        audit.record("recovery.identifier_sent", count=len(identifiers))
-    db.session.commit()
-    return render_template("recovery_sent.html", message="recovery.identifier_sent")
+        _send(payload["email"], "forgot_identifier", identifiers=identifiers)
+        audit.record("recovery.identifier_sent", count=len(identifiers), ip=payload.get("ip"))
 
 
 def _live_reset(token: str | None) -> PasswordReset:

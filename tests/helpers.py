@@ -80,6 +80,14 @@ class Actors:
         store.path = edited
         return edited
 
+    # --- the worker beside the app -------------------------------------------
+    def run_jobs(self) -> int:
+        """What ``idp worker`` does in the background: the jobs that are due."""
+        from idp import jobs
+
+        with self.app.app_context():
+            return jobs.work_once()
+
     # --- the user's phone and mailbox ---------------------------------------
     def outbox(self) -> list[dict]:
         return read_outbox(self.outbox_path)

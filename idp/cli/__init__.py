@@ -79,6 +79,27 @@ def init(demo: bool, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Do the jobs that are due, then exit (cron, tests).")
+def worker(once: bool) -> None:
+    """Work the job queue (recovery emails…) until stopped; retries failed sends."""
+    from ..app import create_app
+    from ..config import ConfigError
+    from ..policy import PolicyError
+
+    try:
+        app = create_app()
+    except (ConfigError, PolicyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    from .. import jobs
+
+    if once:
+        with app.app_context():
+            click.echo(f"{jobs.work_once()} job(s) done or rescheduled.")
+        return
+    jobs.run_forever(app)
+
+
+@main.command()
 @json_option
 @with_app
 def purge(as_json: bool) -> None:

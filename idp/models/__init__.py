@@ -3,6 +3,7 @@
 from .accounts import Account, AccountService, Establishment, Service
 from .audit import AuditEvent
 from .federation import UpstreamLink
+from .jobs import Job
 from .limits import RateLimitHit
 from .mfa import OneTimeCode, PasswordReset, TrustedDevice
 from .oauth import AuthorizationCode, Client, ClientAssertionJti, SigningKey, Token
@@ -16,6 +17,7 @@ __all__ = [
     "Client",
     "ClientAssertionJti",
     "Establishment",
+    "Job",
     "LoginFlow",
     "LoginSession",
     "OneTimeCode",

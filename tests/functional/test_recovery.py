@@ -18,6 +18,7 @@ def rp(actors):
 
 
 def _emails(actors):
+    actors.run_jobs()  # the worker sends what the pages queued
     return [m for m in actors.outbox() if m["channel"] == "email"]
 
 

@@ -59,6 +59,7 @@ class LiveIdP:
         self.env = {**os.environ, "IDP_CONFIG": str(self.config), **(env or {})}
         self.workers = workers
         self.process: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None  # `idp worker`: the queued emails
         self.log_path = base / "gunicorn.log"
         self.log = self.log_path.open("w")
 
@@ -89,6 +90,8 @@ class LiveIdP:
              "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
             env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
+        self.worker = subprocess.Popen([str(BIN / "idp"), "worker"], env=self.env, cwd=ROOT,
+                                       stdout=self.log, stderr=subprocess.STDOUT)
         try:
             wait_for(self.issuer + "/.well-known/openid-configuration")
         except RuntimeError:
@@ -96,10 +99,20 @@ class LiveIdP:
             raise
 
     def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=20)
+        for process in (self.process, self.worker):
+            if process:
+                process.terminate()
+                process.wait(timeout=20)
         self.log.close()
+
+
+def wait_until(condition, timeout: float = 15, what: str = "the condition") -> None:
+    """Wait for what a background process (``idp worker``) does, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        time.sleep(0.05)
 
 
 def hidden_fields(html: str, form_index: int = 0) -> tuple[str, dict[str, str]]:

@@ -178,6 +178,15 @@ class SmtpServer:
     def __exit__(self, *exc):
         self.controller.stop()
 
+    def outage(self) -> None:
+        """Stop listening, as a mail server that went down."""
+        self.controller.stop()
+
+    def back(self) -> None:
+        """Listen again on the same port, keeping the mailbox."""
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
     @property
     def messages(self) -> list[dict]:
         return self.mailbox.messages

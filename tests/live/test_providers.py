@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import postgres_database
 
-from .conftest import Browser, LiveIdP, hidden_fields
+from .conftest import Browser, LiveIdP, hidden_fields, wait_until
 from .stubs import SmtpServer, VonageStub, pkcs8_private_key
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
@@ -33,7 +33,8 @@ def world(tmp_path_factory):
             "vonage": {"api_key": "key-123", "application_id": "app-789", "sms_sender_id": "PEPS",
                        "voice_caller_number": "+33900000000", "api_host": vonage.host, "rest_host": vonage.host,
                        "ca_bundle": str(vonage.cert), "timeout": "2s"},
-        }}, env={"IDP_VONAGE_API_SECRET": "secret-456", "IDP_VONAGE_PRIVATE_KEY": pem})
+        }, "jobs": {"first_retry": "1s", "max_retry": "2s"}},
+            env={"IDP_VONAGE_API_SECRET": "secret-456", "IDP_VONAGE_PRIVATE_KEY": pem})
         idp.start()
         idp.idp("establishments", "create", "--siret", "21330063500017", "--name", "Mairie Providers")
         idp.idp("services", "create", "--code", "pensions", "--name", "Retraites")
@@ -157,7 +158,7 @@ def test_password_reset_email_through_smtp(world):
     action, fields = hidden_fields(page.text)
     browser.post(idp.issuer + action, data={**fields, "identifier": account["identifier"],
                                             "email": "mail@mairie.example"})
-    assert len(smtp.messages) == 1
+    wait_until(lambda: len(smtp.messages) == 1, what="the worker's email")  # sent by `idp worker`
     mail = smtp.messages[0]
     assert mail["to"] == ["mail@mairie.example"] and "no-reply@peps.test" in mail["from"]
     message = email.message_from_string(mail["data"], policy=email.policy.default)
@@ -166,3 +167,32 @@ def test_password_reset_email_through_smtp(world):
     assert account["identifier"] in body
     link = re.search(r"(http://127\.0\.0\.1:\d+/password/reset\?token=[\w-]+)", body).group(1)
     assert browser.get(link).status_code == 200
+
+
+def test_an_smtp_outage_loses_no_email(world):
+    """The email server is down when the reset is asked: the worker retries with backoff,
+    and the link arrives once it is back. The page said the same either way."""
+    idp, vonage, smtp, client = world
+    account = _account(idp, "outage@mairie.example", "06 10 20 30 98")
+    before = len(smtp.messages)
+    smtp.outage()
+    try:
+        browser = Browser()
+        page = browser.get(idp.issuer + "/password/forgot")
+        action, fields = hidden_fields(page.text)
+        answered = browser.post(idp.issuer + action, data={**fields, "identifier": account["identifier"],
+                                                           "email": "outage@mairie.example"})
+        assert answered.status_code == 200 and "Si ces informations" in answered.text.replace("&#39;", "'")
+
+        def retried() -> bool:
+            with psycopg.connect(idp.database_url.replace("+psycopg", "")) as conn:
+                row = conn.execute("SELECT attempts, last_error FROM jobs WHERE kind = 'recovery.password_reset' "
+                                   "ORDER BY id DESC LIMIT 1").fetchone()
+            return row is not None and row[0] >= 2 and bool(row[1])
+
+        wait_until(retried, what="two failed attempts")
+        assert len(smtp.messages) == before
+    finally:
+        smtp.back()
+    wait_until(lambda: len(smtp.messages) == before + 1, what="the email once the server is back")
+    assert smtp.messages[-1]["to"] == ["outage@mairie.example"]

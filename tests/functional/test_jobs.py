@@ -1,0 +1,81 @@
+"""The job queue worked by ``idp worker`` (idp.jobs): recovery pages only queue, the worker
+looks up and sends; a failing email server reschedules with backoff, then gives up,
+audited (issue 8.7)."""
+
+import socket
+from datetime import timedelta
+
+import pytest
+
+from idp.clock import travel
+from idp.extensions import db
+from idp.models import AuditEvent, Job, PasswordReset
+from tests.helpers import page_text
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides):
+    """Email through SMTP to a port where nothing listens: every send fails."""
+    return {**settings_overrides,
+            "messages": {**settings_overrides["messages"], "email": ["smtp"],
+                         "smtp": {"host": "127.0.0.1", "port": _closed_port(), "sender": "PEP's <n@peps.test>",
+                                  "starttls": False, "username": None, "timeout": "2s"}},
+            "jobs": {"poll": "1s", "first_retry": "30s", "max_retry": "1m", "max_attempts": 3}}
+
+
+def _ask(actors, identifier, email):
+    return actors.post_form("/password/forgot", {"identifier": identifier, "email": email})
+
+
+def test_known_and_unknown_requests_do_the_same_work(actors, app):
+    identifier = actors.account(email="alice@mairie.example")
+    known, unknown = _ask(actors, identifier, "alice@mairie.example"), _ask(actors, "ZZZ999999", "x@y.example")
+    assert page_text(known) == page_text(unknown)
+    with app.app_context():
+        jobs = db.session.execute(db.select(Job).order_by(Job.id)).scalars().all()
+        assert [job.kind for job in jobs] == ["recovery.password_reset"] * 2
+        assert {tuple(sorted(job.payload)) for job in jobs} == {("email", "identifier", "ip", "locale")}
+        # Nothing about the account was touched by either page: the worker does that.
+        assert db.session.execute(db.select(PasswordReset)).first() is None
+
+
+def test_a_failing_email_server_is_retried_with_backoff_then_given_up(actors, app):
+    identifier = actors.account(email="alice@mairie.example")
+    _ask(actors, identifier, "alice@mairie.example")
+    assert actors.run_jobs() == 1
+    with app.app_context():
+        job = db.session.execute(db.select(Job)).scalar_one()
+        assert job.attempts == 1 and job.done_at is None and job.last_error
+        first_retry = job.next_attempt_at
+        assert db.session.execute(db.select(PasswordReset)).first() is None  # no link without an email
+    assert actors.run_jobs() == 0  # not due yet
+    with travel(timedelta(seconds=31)):
+        assert actors.run_jobs() == 1
+    with app.app_context():
+        job = db.session.execute(db.select(Job)).scalar_one()
+        assert job.attempts == 2 and job.next_attempt_at - first_retry >= timedelta(seconds=59)
+    with travel(timedelta(minutes=3)):
+        assert actors.run_jobs() == 1
+        assert actors.run_jobs() == 0
+    with app.app_context():
+        job = db.session.execute(db.select(Job)).scalar_one()
+        assert job.attempts == 3 and job.done_at is not None
+        given_up = db.session.execute(db.select(AuditEvent).filter_by(event="job.given_up")).scalar_one()
+        assert given_up.detail["kind"] == "recovery.password_reset" and given_up.detail["attempts"] == 3
+
+
+def test_a_claimed_job_is_not_done_twice(actors, app):
+    from idp import jobs
+
+    _ask(actors, "ZZZ999999", "x@y.example")
+    with app.app_context():
+        job_id = db.session.execute(db.select(Job.id)).scalar_one()
+        assert jobs._claim(job_id) is True
+        assert jobs._claim(job_id) is False  # another worker holds it
+    assert actors.run_jobs() == 0
