@@ -88,14 +88,17 @@ def jwks() -> Response:
 
 
 def _malformed_basic_authorization() -> Response | None:
-    """Authlib fails on a Basic header that is not ASCII, or not UTF-8 once decoded:
-    answer ``invalid_client`` (RFC 6749 5.2) before it reads the header."""
-    header = request.headers.get("Authorization", "")
-    if not header[:6].lower() == "basic ":
-        return None
+    """Authlib fails on a Basic header that is not ASCII, not UTF-8 once decoded, or only
+    blanks: answer ``invalid_client`` (RFC 6749 5.2) before it reads the header."""
+    header = request.headers.get("Authorization")
+    if header is None or " " not in header:
+        return None  # no credentials in the header: Authlib answers
+    parts = header.split(None, 1)
+    if len(parts) == 2 and parts[0].lower() != "basic":
+        return None  # another scheme: not client credentials
     try:
-        decoded = base64.b64decode(header[6:].strip().encode("ascii"), validate=True).decode("utf-8")
-    except (UnicodeError, ValueError):
+        decoded = base64.b64decode(parts[1].strip().encode("ascii"), validate=True).decode("utf-8")
+    except (IndexError, UnicodeError, ValueError):
         decoded = ""
     if ":" in decoded:
         return None

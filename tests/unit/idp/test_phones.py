@@ -1,6 +1,8 @@
 """Phone numbers as people type them, kept as E.164 with their line type (:mod:`idp.phones`)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idp.phones import PhoneError, check_destination, mask, parse_phone
 
@@ -133,3 +135,15 @@ def test_voice_calls_only_to_french_numbers_even_when_a_region_is_allowed():
     with pytest.raises(PhoneError, match="voice calls go only to French numbers"):
         check_destination(belgian_landline, [*FRANCE, "BE"], "voice")
     check_destination(parse_phone("0596 71 12 34"), FRANCE, "voice")
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(max_size=40) | st.from_regex(r"\+?[0-9 .()\-]{0,20}", fullmatch=True))
+def test_any_text_is_a_phone_or_a_phone_error(text):
+    try:
+        phone = parse_phone(text)
+    except PhoneError as refused:
+        assert refused.reason in ("invalid", "kind")
+        return
+    assert phone.e164.startswith("+") and phone.e164[1:].isdigit()
+    assert parse_phone(phone.e164) == phone  # E.164 parses back to itself

@@ -2,6 +2,8 @@
 line, key and problem (:mod:`idp.policy.loader`)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idp.policy import PolicyError, load_policy
 from tests.unit.support import DEFAULT_POLICY as DEFAULT
@@ -71,3 +73,39 @@ def test_trusted_networks_are_checked_and_give_their_addresses_their_own_ceiling
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
     assert caught.value.key == "trusted_networks.0.networks.0"
+
+
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10_000) | st.text(max_size=12)
+    | st.sampled_from(["5m", "7d", "0s", "-1s", "sms", "voice", "urn:x", "FR", "999.1.1.1/8"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(path=st.lists(st.sampled_from(["codes", "lifetime", "send_limits", "per_ip", "count", "window", "lockout",
+                                      "federated", "phones", "allowed_regions", "rules", "0", "when", "set",
+                                      "trusted_networks", "acr", "channels", "mobile", "sensitive", "actions"]),
+                     min_size=1, max_size=4), value=YAML_VALUES)
+def test_any_edit_loads_or_names_its_problem(tmp_path_factory, path, value):
+    """An edited policy either loads or raises PolicyError naming the file and a key."""
+    import yaml
+
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    node = data
+    for key in path[:-1]:
+        child = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(child, dict):
+            child = {}
+            if isinstance(node, dict):
+                node[key] = child
+        node = child
+    if isinstance(node, dict):
+        node[path[-1]] = value
+    target = tmp_path_factory.mktemp("fuzz") / "policy.yaml"
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    try:
+        load_policy(target)
+    except PolicyError as problem:
+        assert problem.file == str(target) and problem.key and problem.problem
