@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 NODE_DIR := tests/live/node
 
-.PHONY: help run demo test lint bench clean
+.PHONY: help run demo test lint bench clean system
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,7 +29,10 @@ demo: $(VENV)/.installed ## Run the IdP and the RNCPS example app (http://127.0.
 	@$(PY) -m idp.demo_banner
 	$(PY) examples/run_demo.py
 
-test: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## Policy scenarios, then the whole suite (SQLite and PostgreSQL)
+system: ## Install the system packages the tests need (chromium, node, psql) and start PostgreSQL and Redis
+	./.ci/install
+
+test: system $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## System packages, policy scenarios, then the whole suite (SQLite and PostgreSQL)
 	$(VENV)/bin/idp policy test policies/scenarios --policy policies/default.yaml
 	$(PY) -m pytest
 
