@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import Response, g, request
 from sqlalchemy import update
 
-from . import audit, signing
+from . import audit, notifications, signing
 from .clock import now
 from .digests import new_secret
 from .extensions import db
@@ -82,6 +82,7 @@ def trust(account: Account, lifetime: timedelta) -> TrustedDevice:
                            created_at=moment, expires_at=moment + lifetime, last_used_at=moment)
     db.session.add(record)
     audit.record("device.trusted", account_id=account.id, browser=record.browser)
+    notifications.notify(account, "new_trusted_workstation", browser=record.browser)
     g.device_ids = [record.device_id, *ids][:MAX_DEVICES_PER_BROWSER]
     return record
 

@@ -86,6 +86,66 @@ def new_identifier(first_name: str, last_name: str) -> str:
     return f"{prefix}{max(numbers, default=0) + 1:06d}"
 
 
+def _words(text: str) -> set[str]:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return {word for word in re.split(r"[^a-z]+", ascii_text) if word}
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise AccountError(f"{email!r} is not an email address")
+    return email
+
+
+def check_nominative(first_name: str, last_name: str, email: str) -> None:
+    """Accounts are nominative: refuse names or a mailbox that name a function, a place or
+    a team (the policy's ``accounts.generic_names``) rather than a person."""
+    generic = {word for name in current_policy().accounts.generic_names for word in _words(name)}
+    for label, text in (("name", f"{first_name} {last_name}"), ("email", email.split("@", 1)[0])):
+        found = sorted(_words(text) & generic)
+        if found:
+            raise AccountError(f"generic account: the {label} {text!r} contains {found[0]!r}; "
+                               "each agent needs their own nominative account")
+
+
+def usable_administrators(establishment_id: int) -> list[Account]:
+    today = date.today()
+    admins = db.session.execute(
+        db.select(Account).where(Account.establishment_id == establishment_id, Account.profile == "administrator")
+    ).scalars().all()
+    return [a for a in admins if a.is_usable(today)]
+
+
+def check_administrators_after(account: Account, *, profile: str | None = None, valid_until: date | None = None,
+                               deleted: bool = False) -> None:
+    """Refuse a change to ``account`` that would leave its establishment with fewer usable
+    administrators than ``administrators.minimum_per_establishment`` (an administrator
+    acting on themself included). A change that does not lower the count is allowed."""
+    minimum = current_policy().administrators.minimum_per_establishment
+    before = usable_administrators(account.establishment_id)
+    if account not in before:
+        return  # not a usable administrator today: the count cannot go down
+    today = date.today()
+    stays = not deleted and (profile or account.profile) == "administrator" and (
+        valid_until is None or valid_until >= today)
+    after = len(before) - (0 if stays else 1)
+    if after < minimum:
+        raise AccountError(f"the establishment would have {after} administrator(s); "
+                           f"the policy requires at least {minimum}")
+
+
+def establishments_below_minimum() -> list[tuple[Establishment, int]]:
+    """Establishments with fewer usable administrators than the policy's minimum."""
+    minimum = current_policy().administrators.minimum_per_establishment
+    result = []
+    for establishment in db.session.execute(db.select(Establishment).order_by(Establishment.siret)).scalars():
+        count = len(usable_administrators(establishment.id))
+        if count < minimum:
+            result.append((establishment, count))
+    return result
+
+
 def check_password(password: str) -> None:
     minimum = current_policy().passwords.min_length
     if len(password) < minimum:
@@ -112,8 +172,8 @@ def create_account(
         raise AccountError(f"civility must be one of {', '.join(CIVILITIES)}")
     if not last_name.strip() or not first_name.strip():
         raise AccountError("an account needs a last name and a first name")
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise AccountError(f"{email!r} is not an email address")
+    email = check_email(email)
+    check_nominative(first_name, last_name, email)
     if password is not None:
         check_password(password)
     line_type = None
@@ -181,15 +241,97 @@ def check_phone(text: str, account: Account | None = None) -> tuple[str, str]:
 
 def change_password(account: Account, password_hash: str) -> int:
     """Give ``account`` a new password (already hashed), by whatever path: every
-    outstanding reset link of the account stops working. Returns how many were voided."""
+    outstanding reset link of the account stops working, and the account is told.
+    Returns how many links were voided."""
+    from . import notifications
+
     moment = now()
     account.password_hash = password_hash
     account.password_changed_at = moment
+    notifications.notify(account, "password_changed")
     return db.session.execute(
         update(PasswordReset)
         .where(PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None))
         .values(used_at=moment, new_password_hash=None)
     ).rowcount
+
+
+CONTACT_FIELDS = ("email", "phone", "landline")  # changing them is admin.change_contact
+
+
+def update_account(account: Account, *, actor: str, civility: str | None = None, last_name: str | None = None,
+                   first_name: str | None = None, email: str | None = None, phone: str | None = None,
+                   landline: str | None = None, function: str | None = None, profile: str | None = None,
+                   valid_until: date | None = None, services: list[Service] | None = None) -> list[str]:
+    """Apply an administrator's (or operator's) changes with every rule checked; return the
+    fields that changed. ``None`` leaves a field as it is; ``""`` clears an optional one
+    (phone, landline, function). ``actor`` names who acts, for the audit trail."""
+    from . import devices, notifications
+
+    if profile is not None and profile not in PROFILES:
+        raise AccountError(f"profile must be one of {', '.join(PROFILES)}")
+    if civility is not None and civility not in CIVILITIES:
+        raise AccountError(f"civility must be one of {', '.join(CIVILITIES)}")
+    if (last_name is not None and not last_name.strip()) or (first_name is not None and not first_name.strip()):
+        raise AccountError("an account needs a last name and a first name")
+    if email is not None:
+        email = check_email(email)
+    check_nominative(first_name or account.first_name, last_name or account.last_name, email or account.email)
+    if valid_until is not None and valid_until < date.today():
+        raise AccountError("the validity end date is in the past")
+    check_administrators_after(account, profile=profile, valid_until=valid_until)
+    new_phone = new_line_type = new_landline = None
+    if phone:
+        new_phone, new_line_type = check_phone(phone, account)
+    if landline:
+        try:
+            new_landline = parse_phone(landline).e164
+        except PhoneError as exc:
+            raise AccountError(f"{landline!r} is not a phone number: {exc}") from None
+
+    changed: list[str] = []
+    old_email = account.email
+    simple = {"civility": civility, "last_name": last_name, "first_name": first_name, "email": email,
+              "profile": profile, "valid_until": valid_until,
+              "function": function.strip() or None if function is not None else None}
+    for name, value in simple.items():
+        if value is None and not (name == "function" and function is not None):
+            continue
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(account, name) != value:
+            setattr(account, name, value)
+            changed.append(name)
+    if phone is not None and new_phone != account.phone:
+        account.phone, account.phone_line_type = new_phone, new_line_type
+        devices.revoke_all(account, "phone changed")  # trusted with the old number
+        changed.append("phone")
+    if landline is not None and new_landline != account.landline:
+        account.landline = new_landline
+        changed.append("landline")
+    if services is not None and sorted(s.code for s in services) != account.service_codes:
+        account.rights = [AccountService(service=service) for service in services]
+        changed.append("services")
+    if changed:
+        audit.record("account.updated", account_id=account.id, actor=actor, fields=changed)
+    if "phone" in changed and account.phone:
+        notifications.notify(account, "phone_changed")
+    if "email" in changed:
+        notifications.notify(account, "email_changed", to=old_email, new_email=account.email)
+    return changed
+
+
+def renew_account(account: Account, until: date, *, actor: str) -> None:
+    if until < date.today():
+        raise AccountError("the validity end date is in the past")
+    account.valid_until = until
+    audit.record("account.renewed", account_id=account.id, actor=actor, until=until.isoformat())
+
+
+def delete_account(account: Account, *, actor: str) -> None:
+    check_administrators_after(account, deleted=True)
+    audit.record("account.deleted", account_id=None, actor=actor, identifier=account.identifier,
+                 establishment=account.establishment.siret)
+    db.session.delete(account)
 
 
 def random_password() -> str:

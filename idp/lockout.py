@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from . import audit, limits
+from . import audit, limits, notifications
 from .clock import now
 from .extensions import db
 from .models import Account
@@ -35,6 +35,7 @@ def record_failure(policy: Policy, account: Account, kind: str) -> bool:
         ).rowcount == 1
         if locked:
             audit.record("account.locked", account_id=account.id, failures=count, last=kind)
+            notifications.notify(account, "account_locked")
     db.session.commit()
     db.session.refresh(account)
     return account.status == "locked"

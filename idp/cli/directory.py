@@ -157,13 +157,10 @@ def accounts_unlock(identifier: str, as_json: bool) -> None:
 @with_app
 def accounts_set_phone(identifier: str, phone: str, as_json: bool) -> None:
     """Correct an account's authentication phone; its trusted devices are revoked."""
-    from .. import audit, devices
-    from ..directory import check_phone
+    from ..directory import update_account
 
     account = _find(identifier)
-    account.phone, account.phone_line_type = check_phone(phone, account)
-    devices.revoke_all(account, "phone changed")
-    audit.record("account.phone_changed", account_id=account.id, by="cli")
+    update_account(account, actor="cli", phone=phone)  # revokes trusted devices, tells the owner
     emit(as_json, _account_data(account), f"{account.identifier}: phone {account.phone}.")
 
 

@@ -11,7 +11,7 @@ from flask import render_template, request
 
 from connectors.senders import SendError
 
-from .. import audit, codes, federation, limits
+from .. import audit, codes, federation, limits, notifications
 from ..clock import now
 from ..extensions import db
 from ..lockout import record_failure, reset_failures
@@ -100,6 +100,7 @@ def code(flow: LoginFlow, context: dict[str, Any]):
         account.phone = pending
         account.phone_line_type = parse_phone(pending).line_type
         audit.record("account.phone_set", account_id=account.id)
+        notifications.notify(account, "phone_changed")
     account.code_verified_at = now()
     if flow.state.login_method == "federated":
         federation.reset_failures(account)

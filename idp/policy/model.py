@@ -137,6 +137,19 @@ class Administrators(_Section):
     minimum_per_establishment: int = Field(ge=1, le=20)
 
 
+class Accounts(_Section):
+    """Accounts are nominative: names and mailboxes that name a function, not a person,
+    are refused (compared without case or accents, word by word)."""
+
+    generic_names: list[Annotated[str, Field(min_length=2)]] = []
+
+
+class Notifications(_Section):
+    """Security notices emailed to the account's address."""
+
+    new_trusted_workstation: bool = True
+
+
 class Sensitive(_Section):
     actions: list[SensitiveAction]
     services: list[str]
@@ -178,6 +191,8 @@ class Policy(_Section):
     phones: Phones
     administrators: Administrators
     sensitive: Sensitive
+    accounts: Accounts = Accounts()
+    notifications: Notifications = Notifications()
     trusted_networks: list[TrustedNetwork] = []
     rules: list[Rule] = []
 

@@ -197,12 +197,16 @@ def test_a_trusted_device_older_than_the_policy_needs_a_code(actors, app, rp):
     _to_code_page(actors, rp, identifier, prompt="login")
 
 
-def test_administrators_trust_a_device_for_one_day(actors, app, rp):
+def test_administrators_trust_a_device_7_days_as_everyone_and_a_rule_can_shorten_it(actors, app, rp):
     identifier = actors.account(profile="administrator")
     actors.tokens_for(rp[0], rp[1], identifier)
     with app.app_context():
         device = db.session.execute(db.select(TrustedDevice)).scalar_one()
-        assert device.expires_at - device.created_at == timedelta(days=1)
+        assert device.expires_at - device.created_at == timedelta(days=7)  # the brief: every 7 days
+    actors.edit_policy("rules: []", "rules:\n  - name: admins daily\n    when: {profile: administrator}\n"
+                                    "    set: {trusted_device_lifetime: 1d}")
+    with app.app_context():
+        device = db.session.execute(db.select(TrustedDevice)).scalar_one()
         device.created_at -= timedelta(hours=25)
         db.session.commit()
     _to_code_page(actors, rp, identifier, prompt="login")

@@ -8,7 +8,7 @@ from tests.unit.support import DEFAULT_POLICY as DEFAULT
 
 def test_rules_can_target_an_establishment_and_a_client(tmp_path):
     path = tmp_path / "policy.yaml"
-    path.write_text(DEFAULT.read_text(encoding="utf-8") + """
+    path.write_text(DEFAULT.read_text(encoding="utf-8").replace("rules: []", "rules:") + """
   - name: this town always wants a code
     when: {establishment: "21330063500017", client: [rp-a, rp-b]}
     set: {require_code: true}

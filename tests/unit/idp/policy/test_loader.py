@@ -31,7 +31,6 @@ def test_the_default_policy_states_the_brief():
         ("  mobile: sms", "  mobile: pigeon", "channels.mobile", "'sms' or 'voice'"),
         ("    max_failures: 5      # password", "    max_failure: 5      # password", "lockout.local.max_failure",
          "not a known key"),
-        ("      profile: administrator", "      profile: admin", "rules.0.when.profile", "administrator"),
         ("    - self.change_email", "    - self.change_mail", "sensitive.actions.2", "admin.create_account"),
     ],
 )
@@ -45,6 +44,15 @@ def test_invalid_policy_names_file_line_key_and_problem(tmp_path, old, new, key,
     assert problem in error.problem
     wrong_line = path.read_text(encoding="utf-8").splitlines()[error.line - 1]
     assert new.split(":")[0].strip().lstrip("- ") in wrong_line
+
+
+def test_a_bad_rule_names_its_key_and_line(tmp_path):
+    path = _edited(tmp_path, "rules: []", "rules:\n  - name: admins\n    when:\n      profile: admin\n"
+                                          "    set: {require_code: true}")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert caught.value.key == "rules.0.when.profile" and "administrator" in caught.value.problem
+    assert "profile: admin" in path.read_text(encoding="utf-8").splitlines()[caught.value.line - 1]
 
 
 def test_a_missing_section_is_reported(tmp_path):
