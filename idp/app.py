@@ -41,7 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     _configure_logging(app)
 
     from . import database, errors, federation, limits, messaging, policy_store, web
-    from .console import bp as console_bp
+    from .console.account import bp as console_bp
     from .health import bp as health_bp
     from .login.routes import bp as login_bp
     from .logout import bp as logout_bp

@@ -11,6 +11,9 @@ from .extensions import db
 from .models import AuditEvent
 
 log = logging.getLogger("idp.audit")
+# Logins and their failures remember the browser they came from, for "Mon historique".
+WITH_WORKSTATION = {"session.start", "login.failure", "login.locked", "login.password_ok", "login.upstream_ok",
+                    "login.code_failure"}
 
 
 def record(
@@ -23,6 +26,8 @@ def record(
 ) -> AuditEvent:
     """``ip`` defaults to the request's client address (a worker passes the one it was given)."""
     ip = ip or (request.remote_addr if has_request_context() else None)
+    if event in WITH_WORKSTATION and has_request_context() and request.user_agent.string:
+        detail.setdefault("workstation", request.user_agent.string[:160])  # "Mon historique" shows it
     entry = AuditEvent(event=event, account_id=account_id, client_id=client_id, ip=ip, detail=detail)
     db.session.add(entry)
     log.info(

@@ -18,9 +18,17 @@ I18N_DIR = PROJECT_ROOT / "templates" / "i18n"
 
 @cache
 def messages(locale: str) -> dict[str, str]:
-    """The texts of one language, from ``templates/i18n/LOCALE.yaml`` (read once)."""
-    with (I18N_DIR / f"{locale}.yaml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """The texts of one language, from ``templates/i18n/LOCALE.yaml`` and the pages' own
+    ``templates/i18n/*.LOCALE.yaml`` (read once)."""
+    texts: dict[str, str] = {}
+    for path in [I18N_DIR / f"{locale}.yaml", *sorted(I18N_DIR.glob(f"*.{locale}.yaml"))]:
+        with path.open(encoding="utf-8") as handle:
+            part = yaml.safe_load(handle) or {}
+        clash = set(part) & set(texts)
+        if clash:
+            raise ValueError(f"{path}: keys defined twice: {', '.join(sorted(clash))}")
+        texts.update(part)
+    return texts
 
 
 def _supported() -> list[str]:

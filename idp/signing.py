@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = ("trusted-device",)
+PURPOSES = ("trusted-device", "console-login", "email-change")
 
 
 class InvalidToken(Exception):

@@ -15,8 +15,9 @@
    copies it onto the tokens, and the ID token and introspection state it.
 
 A step-up flow starts after ``password`` with the decision the authorization endpoint
-got for the session; a password-reset flow (:mod:`idp.recovery`) needs only the
-``code`` and ends in ``recovery.finish_reset``.
+got for the session; a sensitive-action flow (:mod:`idp.console.access`) does the same
+for a console page and ends back on it; a password-reset flow (:mod:`idp.recovery`)
+needs only the ``code`` and ends in ``recovery.finish_reset``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ STEPS: dict[str, str] = {
 ENDS: dict[str, str] = {
     "login": "oidc.resume",
     "step_up": "oidc.resume",
+    "sensitive": "account.sensitive_done",
     "password_reset": "recovery.finish_reset",
 }
 
@@ -55,7 +57,7 @@ ENDS: dict[str, str] = {
 def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client | None = None,
           authorization: Authorization | None = None, requested_acr: str | None = None,
           session: LoginSession | None = None, account: Account | None = None,
-          decision: Decision | None = None) -> LoginFlow:
+          decision: Decision | None = None, return_to: str | None = None) -> LoginFlow:
     """A new flow for this browser. With ``session`` (step-up) the password step is the
     session's; with ``account`` (password reset) the account is known from the start."""
     params = params if params is not None else MultiDict()
@@ -66,6 +68,7 @@ def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client |
         service=client.service.code if client is not None and client.service is not None else None,
         requested_acr=requested_acr,
         decision=decision,
+        return_to=return_to,
     )
     flow = LoginFlow(
         flow_id=new_secret(24),

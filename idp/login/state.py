@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..policy import Decision
 
-Purpose = Literal["login", "step_up", "password_reset"]
+Purpose = Literal["login", "step_up", "sensitive", "password_reset"]
 
 
 class _Part(BaseModel):
@@ -48,6 +48,7 @@ class FlowState(_Part):
     pending_phone: str | None = None             # typed at first login, kept once a code to it works
     upstream: UpstreamAttempt | None = None
     reset_id: int | None = None                  # the password reset this flow completes
+    return_to: str | None = None                 # a console page to go back to (sensitive actions)
 
     @property
     def require_code(self) -> bool:

@@ -119,6 +119,7 @@ class AddressLimits:
 class Passwords(_Section):
     min_length: int = Field(ge=8, le=128)
     reset_link_lifetime: Duration
+    welcome_link_lifetime: Duration = timedelta(days=7)  # a new account's link to choose its password
     reset_emails_per_hour: int = Field(ge=1, le=100)
 
 
