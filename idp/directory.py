@@ -110,7 +110,7 @@ def check_nominative(first_name: str, last_name: str, email: str) -> None:
 
 
 def usable_administrators(establishment_id: int) -> list[Account]:
-    today = date.today()
+    today = now().date()
     admins = db.session.execute(
         db.select(Account).where(Account.establishment_id == establishment_id, Account.profile == "administrator")
     ).scalars().all()
@@ -126,11 +126,11 @@ def check_administrators_after(account: Account, *, profile: str | None = None, 
     before = usable_administrators(account.establishment_id)
     if account not in before:
         return  # not a usable administrator today: the count cannot go down
-    today = date.today()
+    today = now().date()
     stays = not deleted and (profile or account.profile) == "administrator" and (
         valid_until is None or valid_until >= today)
     after = len(before) - (0 if stays else 1)
-    if after < minimum:
+    if not stays and after < minimum:
         raise AccountError(f"the establishment would have {after} administrator(s); "
                            f"the policy requires at least {minimum}")
 
@@ -174,6 +174,9 @@ def create_account(
         raise AccountError("an account needs a last name and a first name")
     email = check_email(email)
     check_nominative(first_name, last_name, email)
+    if valid_until is not None and valid_until < now().date():
+        raise AccountError("the validity end date is in the past")
+    services = list({service.code: service for service in services}.values())  # each right once
     if password is not None:
         check_password(password)
     line_type = None
@@ -277,7 +280,7 @@ def update_account(account: Account, *, actor: str, civility: str | None = None,
     if email is not None:
         email = check_email(email)
     check_nominative(first_name or account.first_name, last_name or account.last_name, email or account.email)
-    if valid_until is not None and valid_until < date.today():
+    if valid_until is not None and valid_until < now().date():
         raise AccountError("the validity end date is in the past")
     check_administrators_after(account, profile=profile, valid_until=valid_until)
     new_phone = new_line_type = new_landline = None
@@ -308,8 +311,11 @@ def update_account(account: Account, *, actor: str, civility: str | None = None,
     if landline is not None and new_landline != account.landline:
         account.landline = new_landline
         changed.append("landline")
-    if services is not None and sorted(s.code for s in services) != account.service_codes:
-        account.rights = [AccountService(service=service) for service in services]
+    if services is not None and sorted({s.code for s in services}) != account.service_codes:
+        wanted = {service.code: service for service in services}
+        kept = [right for right in account.rights if right.service.code in wanted]  # rows stay: no re-insert
+        kept_codes = {right.service.code for right in kept}
+        account.rights = kept + [AccountService(service=s) for code, s in wanted.items() if code not in kept_codes]
         changed.append("services")
     if changed:
         audit.record("account.updated", account_id=account.id, actor=actor, fields=changed)
@@ -321,7 +327,7 @@ def update_account(account: Account, *, actor: str, civility: str | None = None,
 
 
 def renew_account(account: Account, until: date, *, actor: str) -> None:
-    if until < date.today():
+    if until < now().date():
         raise AccountError("the validity end date is in the past")
     account.valid_until = until
     audit.record("account.renewed", account_id=account.id, actor=actor, until=until.isoformat())

@@ -22,6 +22,7 @@ class Provenance:
     login_method: LoginMethod = "local"  # federated sessions throttle, they never lock
     sid: str | None = None               # the session id (OIDC Front/Back-Channel, RP logout)
     claims: dict[str, Any] | None = None  # the authorization request's ``claims`` parameter
+    establishment: str | None = None     # the SIRET the user acts for (delegations); None: their own
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "amr": list(self.amr)}
@@ -33,6 +34,7 @@ class Provenance:
         values["amr"] = tuple(values.get("amr") or ())
         return cls(**values)
 
-    def for_request(self, claims: dict[str, Any] | None) -> Provenance:
-        """This session's provenance as one authorization request sees it."""
-        return replace(self, claims=claims)
+    def for_request(self, claims: dict[str, Any] | None, establishment: str | None = None) -> Provenance:
+        """This session's provenance as one authorization request sees it (which may name
+        another of the account's establishments)."""
+        return replace(self, claims=claims, establishment=establishment or self.establishment)

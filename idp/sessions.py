@@ -27,7 +27,8 @@ def current_session() -> LoginSession | None:
     return g.login_session
 
 
-def start_session(account: Account, *, acr: str, amr: list[str], login_method: LoginMethod) -> LoginSession:
+def start_session(account: Account, *, acr: str, amr: list[str], login_method: LoginMethod,
+                  establishment: str | None = None) -> LoginSession:
     """Open a new session for ``account`` with the provenance of this login. Any previous
     session of this browser ends: the session id is always rotated at login."""
     previous = current_session()
@@ -43,7 +44,7 @@ def start_session(account: Account, *, acr: str, amr: list[str], login_method: L
         expires_at=moment + current_app.config["IDP"].session.lifetime,
     )
     session.provenance = Provenance(auth_time=epoch(moment), acr=acr, amr=tuple(amr),
-                                    login_method=login_method, sid=session.sid)
+                                    login_method=login_method, sid=session.sid, establishment=establishment)
     db.session.add(session)
     account.last_login_at = moment
     audit.record("session.start", account_id=account.id, amr=amr, acr=acr)

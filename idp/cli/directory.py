@@ -57,10 +57,13 @@ def _account_data(account: Account) -> dict:
         "identifier": account.identifier,
         "sub": account.subject,
         "profile": account.profile,
+        "civility": account.civility,
         "last_name": account.last_name,
         "first_name": account.first_name,
         "email": account.email,
         "phone": account.phone,
+        "landline": account.landline,
+        "function": account.function,
         "establishment": account.establishment.siret,
         "services": account.service_codes,
         "status": account.status,
@@ -100,7 +103,7 @@ def accounts_create(siret, profile, civility, last_name, first_name, email, phon
         email=email,
         phone=phone,
         function=function,
-        services=[get_service(code) for code in service_codes],
+        services=[get_service(code) for code in dict.fromkeys(service_codes)],  # a repeat is one right
         valid_until=valid_until.date() if valid_until else None,
         password=password,
     )
@@ -289,3 +292,6 @@ def clients_list(as_json: bool) -> None:
     rows = [_client_data(c) for c in db.session.execute(db.select(Client).order_by(Client.name)).scalars()]
     text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']})" for r in rows)
     emit(as_json, rows, text or "No clients.")
+
+
+from . import accounts_admin  # noqa: E402,F401  (accounts update|renew|delete|audit|import|export)

@@ -7,7 +7,8 @@
    ``password`` (or an upstream provider) → :func:`decide` asks the policy engine
    (:func:`idp.policy.evaluate`) once and the flow carries its
    :class:`~idp.policy.Decision` → ``phone`` (no number yet) → ``code`` (the decision
-   requires one) → ``confirm`` (first login). Each step ends with :func:`proceed`: the
+   requires one) → ``confirm`` (first login) → ``establishment`` (an account with
+   delegations chooses whom it acts for). Each step ends with :func:`proceed`: the
    next step, or the end that the flow's purpose names.
 3. ``/authorize/resume`` calls :func:`finish`: a session opens with the
    :class:`~idp.provenance.Provenance` the decision gave (acr, amr, auth_time, sid,
@@ -29,12 +30,13 @@ from werkzeug.wrappers import Response
 
 from .. import devices
 from ..clock import now
+from ..delegations import memberships
 from ..digests import new_secret
 from ..extensions import db
 from ..models import Account, Client, LoginFlow, LoginSession
 from ..policy import Context, Decision, evaluate
 from ..policy_store import current_policy
-from ..sessions import start_session
+from ..sessions import current_session, start_session
 from ..web import browser_digest
 from .state import Authorization, FlowState, Purpose
 
@@ -44,6 +46,7 @@ STEPS: dict[str, str] = {
     "phone": "login.phone",
     "code": "login.code",
     "confirm": "login.confirm",
+    "establishment": "login.establishment",
 }
 # Where a flow goes once no step is left, by purpose.
 ENDS: dict[str, str] = {
@@ -57,7 +60,8 @@ ENDS: dict[str, str] = {
 def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client | None = None,
           authorization: Authorization | None = None, requested_acr: str | None = None,
           session: LoginSession | None = None, account: Account | None = None,
-          decision: Decision | None = None, return_to: str | None = None) -> LoginFlow:
+          decision: Decision | None = None, return_to: str | None = None,
+          establishment: str | None = None) -> LoginFlow:
     """A new flow for this browser. With ``session`` (step-up) the password step is the
     session's; with ``account`` (password reset) the account is known from the start."""
     params = params if params is not None else MultiDict()
@@ -69,6 +73,7 @@ def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client |
         requested_acr=requested_acr,
         decision=decision,
         return_to=return_to,
+        establishment=establishment,
     )
     flow = LoginFlow(
         flow_id=new_secret(24),
@@ -168,6 +173,11 @@ def _needed(flow: LoginFlow, state: FlowState, step: str) -> bool:
         return state.require_code
     if step == "confirm":
         return state.purpose == "login" and account.confirmed_at is None
+    if step == "establishment":
+        if state.purpose != "login":
+            return False
+        found = memberships(account)
+        return len(found) > 1 and state.establishment not in {m.siret for m in found}
     raise ValueError(step)
 
 
@@ -200,7 +210,14 @@ def finish(flow: LoginFlow) -> LoginSession:
     amr = [m for m in flow.amr if m != "mfa"]
     if decision.acr == current_policy().acr.multi_factor:
         amr.append("mfa")
-    session = start_session(flow.account, acr=decision.acr, amr=amr, login_method=flow.state.login_method)
+    establishment = flow.state.establishment
+    if establishment is not None and establishment not in {m.siret for m in memberships(flow.account)}:
+        establishment = None  # named by the relying party, but not one of this account's
+    if establishment is None and flow.state.purpose != "login":  # a step-up keeps the session's choice
+        previous = current_session()
+        establishment = previous.provenance.establishment if previous and previous.provenance else None
+    session = start_session(flow.account, acr=decision.acr, amr=amr, login_method=flow.state.login_method,
+                            establishment=establishment)
     if decision.require_code:
         devices.trust(flow.account, decision.trusted_device_lifetime)
     else:

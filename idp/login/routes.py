@@ -6,6 +6,7 @@ from flask import Blueprint
 
 from .code import code
 from .confirm import confirm
+from .establishment import establishment
 from .password import password
 from .phone import phone
 from .upstream import upstream_callback, upstream_start
@@ -19,3 +20,4 @@ bp.add_url_rule("/login/upstream/<upstream_id>", "upstream_start", upstream_star
 bp.add_url_rule("/login/phone", "phone", phone, methods=GET_POST)
 bp.add_url_rule("/login/code", "code", code, methods=GET_POST)
 bp.add_url_rule("/login/confirm", "confirm", confirm, methods=GET_POST)
+bp.add_url_rule("/login/establishment", "establishment", establishment, methods=GET_POST)

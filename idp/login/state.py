@@ -49,6 +49,7 @@ class FlowState(_Part):
     upstream: UpstreamAttempt | None = None
     reset_id: int | None = None                  # the password reset this flow completes
     return_to: str | None = None                 # a console page to go back to (sensitive actions)
+    establishment: str | None = None             # the SIRET chosen (several establishments: delegations)
 
     @property
     def require_code(self) -> bool:

@@ -2,6 +2,7 @@
 
 from .accounts import Account, AccountService, Establishment, Service
 from .audit import AuditEvent
+from .delegations import Delegation
 from .federation import UpstreamLink
 from .jobs import Job
 from .limits import RateLimitHit
@@ -16,6 +17,7 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "ClientAssertionJti",
+    "Delegation",
     "Establishment",
     "Job",
     "LoginFlow",

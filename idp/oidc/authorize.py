@@ -17,6 +17,7 @@ never redirected to an untrusted URI.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,6 +30,7 @@ from werkzeug.wrappers import Response
 
 from .. import audit
 from ..clock import epoch_now, now
+from ..delegations import has_right, membership
 from ..extensions import db
 from ..login import flow as login_flow
 from ..login.state import Authorization
@@ -80,6 +82,7 @@ class ValidRequest:
     requested_acr: str | None            # the client's minimum, acr_values or an essential acr
     max_age: int | None = None
     prompts: frozenset[str] = frozenset()
+    establishment: str | None = None     # ``peps_siret``: the establishment the user acts for
 
     def stored(self) -> Authorization:
         return Authorization(client_id=self.client.client_id, redirect_uri=self.redirect_uri,
@@ -128,6 +131,9 @@ def validate(params: MultiDict[str, str], user: Account | None) -> ValidRequest:
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
         max_age = _max_age(params)
+        establishment = params.get("peps_siret") or None
+        if establishment is not None and not re.fullmatch(r"\d{14}", establishment):
+            raise InvalidRequestError("The 'peps_siret' parameter must be a SIRET (14 digits).")
         needed = acr_rules.requirement(
             current_policy().acr_values, client, params.get("acr_values"), essential_acr_values(claims)
         )
@@ -139,7 +145,7 @@ def validate(params: MultiDict[str, str], user: Account | None) -> ValidRequest:
         error.redirect_uri, error.state = redirect_uri, params.get("state")
         raise
     return ValidRequest(grant, params, client, redirect_uri, claims, needed.acr, max_age,
-                        frozenset(params.get("prompt", "").split()))
+                        frozenset(params.get("prompt", "").split()), establishment)
 
 
 def require(request: ValidRequest, session: LoginSession | None) -> Response | None:
@@ -155,10 +161,11 @@ def require(request: ValidRequest, session: LoginSession | None) -> Response | N
         if "none" in request.prompts:
             raise LoginRequiredError()
         flow = login_flow.start("login", params=request.params, client=request.client,
-                                authorization=request.stored(), requested_acr=request.requested_acr)
+                                authorization=request.stored(), requested_acr=request.requested_acr,
+                                establishment=request.establishment)
         return login_flow.proceed(flow)
     # Before any step-up: a code would not give a right the account lacks.
-    _check_right(session, request.client)
+    _check_right(session, request.client, request.establishment)
     decision = login_flow.decide_for_session(session, request.client, request.requested_acr)
     if decision.require_code:
         if "none" in request.prompts:
@@ -171,8 +178,17 @@ def require(request: ValidRequest, session: LoginSession | None) -> Response | N
     return None
 
 
-def _check_right(session: LoginSession, client: Client) -> None:
-    if not session.account.has_right_to(client.service):
+def _check_right(session: LoginSession, client: Client, establishment: str | None = None) -> None:
+    """The account must have the right to the client's service in the establishment it
+    acts for: the one the request names, else the session's choice, else its own."""
+    provenance = session.provenance
+    acting = establishment or (provenance.establishment if provenance is not None else None)
+    if establishment is not None and membership(session.account, establishment) is None:
+        audit.record("authorize.no_establishment", account_id=session.account_id, client_id=client.client_id,
+                     siret=establishment)
+        db.session.commit()
+        raise AccessDeniedError("The account does not act for this establishment.")
+    if not has_right(session.account, client.service, acting):
         audit.record("authorize.no_right", account_id=session.account_id, client_id=client.client_id)
         db.session.commit()
         raise AccessDeniedError("The account has no right to this service.")
@@ -181,7 +197,7 @@ def _check_right(session: LoginSession, client: Client) -> None:
 def issue(request: ValidRequest, session: LoginSession) -> Response:
     """Answer with a code carrying the session's provenance (and this request's claims)."""
     grant = request.grant
-    grant.request.provenance = cast(Provenance, session.provenance).for_request(request.claims)
+    grant.request.provenance = cast(Provenance, session.provenance).for_request(request.claims, request.establishment)
     status, body, headers = grant.create_authorization_response(request.redirect_uri, session.account)
     audit.record("authorize.code_issued", account_id=session.account_id, client_id=request.client.client_id)
     response: Response = get_server().handle_response(status, body, headers)

@@ -24,10 +24,17 @@ CLAIMS_SUPPORTED = [
 ]
 
 
-def account_claims(account: Account) -> dict[str, Any]:
-    """Every claim this IdP can state about ``account``."""
+def account_claims(account: Account, establishment: str | None = None) -> dict[str, Any]:
+    """Every claim this IdP can state about ``account``, acting for ``establishment``
+    (a SIRET among its memberships; its own establishment when ``None``)."""
     from ..clock import epoch
+    from ..delegations import Membership, membership
 
+    own = Membership(account.establishment.siret, account.establishment.name, account.profile,
+                     tuple(account.service_codes))
+    acting = own
+    if establishment is not None and establishment != own.siret:
+        acting = membership(account, establishment) or own  # a delegation, read only when named
     return {
         "name": f"{account.first_name} {account.last_name}",
         "given_name": account.first_name,
@@ -39,10 +46,10 @@ def account_claims(account: Account) -> dict[str, Any]:
         "email_verified": False,
         "phone_number": account.phone,
         "phone_number_verified": account.phone is not None,
-        "peps_siret": account.establishment.siret,
-        "peps_establishment": account.establishment.name,
-        "peps_profile": account.profile,
-        "peps_services": account.service_codes,
+        "peps_siret": acting.siret,
+        "peps_establishment": acting.name,
+        "peps_profile": acting.profile,
+        "peps_services": list(acting.services),
     }
 
 
@@ -83,9 +90,10 @@ def select(
     claims_request: dict[str, Any] | None,
     member: str,
     include_scope_claims: bool,
+    establishment: str | None = None,
 ) -> dict[str, Any]:
     """The claims to release in ``member`` (``userinfo`` or ``id_token``)."""
-    available = account_claims(account)
+    available = account_claims(account, establishment)
     names: list[str] = []
     if include_scope_claims:
         for scope_name in scope.split():

@@ -12,6 +12,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 from flask import current_app
 
 from ..clock import epoch, now
+from ..delegations import membership
 from ..models import Client, Token
 from . import tokens
 from .grants import ALL_METHODS, CONFIDENTIAL_METHODS
@@ -91,8 +92,10 @@ class IntrospectionEndpoint(_Introspection):
         if token.account is not None:
             payload.update(sub=token.account.subject, username=token.account.identifier)
             if "peps" in token.scope.split():
-                # The account's rights today: a resource server checks its own service is one.
-                payload["peps_services"] = token.account.service_codes
+                # The account's rights today, in the establishment it acts for: a resource
+                # server checks that its own service is one of them.
+                acting = membership(token.account, token.provenance.establishment if token.provenance else None)
+                payload["peps_services"] = list(acting.services) if acting else []
         provenance = token.provenance
         if provenance is not None:
             payload.update(auth_time=provenance.auth_time, acr=provenance.acr, amr=list(provenance.amr))

@@ -12,9 +12,11 @@ from flask import current_app
 
 from .. import audit
 from ..clock import now
+from ..delegations import has_right
 from ..digests import digest
 from ..extensions import db
 from ..models import Account, AuthorizationCode, Client, Token
+from ..provenance import Provenance
 from . import id_token, tokens
 
 CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -44,14 +46,16 @@ class S256Required(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-def _usable_account(account_id: int | None, client: Client) -> Account | None:
-    """The account, if it may still log in and still has the right to the client's service."""
+def _usable_account(account_id: int | None, client: Client, provenance: Provenance | None) -> Account | None:
+    """The account, if it may still log in and still has the right to the client's service
+    in the establishment it acts for (its own, or one that delegated to it)."""
     if account_id is None:
         return None
     account = db.session.get(Account, account_id)
     if account is None or not account.is_usable(now().date()):
         return None
-    return account if account.has_right_to(client.service) else None
+    establishment = provenance.establishment if provenance is not None else None
+    return account if has_right(account, client.service, establishment) else None
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -100,7 +104,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("Invalid 'code' in request.")
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
-        return _usable_account(authorization_code.account_id, self.request.client)
+        return _usable_account(authorization_code.account_id, self.request.client, authorization_code.provenance)
 
 
 class OpenIDConnectCode(OpenIDCode):
@@ -136,12 +140,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not record.refresh_is_usable():
             return None
         # A locked, expired or no longer entitled account makes the grant invalid.
-        if _usable_account(record.account_id, self.request.client) is None:
+        if _usable_account(record.account_id, self.request.client, record.provenance) is None:
             return None
         return record
 
     def authenticate_user(self, refresh_token: Token) -> Account | None:
-        return _usable_account(refresh_token.account_id, self.request.client)
+        return _usable_account(refresh_token.account_id, self.request.client, refresh_token.provenance)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
         if not tokens.claim_once(Token.refresh_used_at, refresh_token.id, Token):

@@ -56,7 +56,8 @@ def build(client: Client, account: Account, *, scope: str, provenance: Provenanc
     # carries only what the claims parameter asks for there.
     payload.update(
         claim_rules.select(
-            account, scope, provenance.claims, "id_token", include_scope_claims=not access_token
+            account, scope, provenance.claims, "id_token", include_scope_claims=not access_token,
+            establishment=provenance.establishment,
         )
     )
     header = {"alg": record.alg, "kid": record.kid, "typ": "JWT"}

@@ -179,8 +179,9 @@ def userinfo() -> Response | tuple[Response, int, dict[str, str]]:
     if account is None or not account.is_usable(now().date()):
         return _bearer_error("invalid_token")
     claims = {"sub": account.subject}
-    requested = token.provenance.claims if token.provenance is not None else None
-    claims.update(select(account, token.scope, requested, "userinfo", include_scope_claims=True))
+    provenance = token.provenance
+    claims.update(select(account, token.scope, provenance.claims if provenance else None, "userinfo",
+                         include_scope_claims=True, establishment=provenance.establishment if provenance else None))
     response = jsonify(claims)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -29,6 +29,10 @@ def test_establishment_account_and_client(idp, tmp_path):
     ).output
     listed = _json(idp("accounts", "list", "--json"))
     assert [a["identifier"] for a in listed] == [account["identifier"], "JDU000002"]
+    repeated = _json(idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Roux",
+                         "--first-name", "Léa", "--email", "lea@mairie.example", "--service", "pensions",
+                         "--service", "pensions", "--json"))
+    assert repeated["services"] == ["pensions"]
 
     client = _json(idp(
         "clients", "create", "--name", "RP", "--service", "pensions",
