@@ -106,7 +106,8 @@ def test_demoting_or_expiring_one_of_the_last_administrators_is_refused(idp, tow
 
 
 def test_renew(idp, town):
-    agent = town("Leroy", "Marc", "--valid-until", "2020-01-01")
+    agent = town("Leroy", "Marc")
+    _edit(**{agent["identifier"]: {"valid_until": date(2020, 1, 1)}})  # expired (a creation refuses it)
     assert "in the past" in idp("accounts", "renew", agent["identifier"], "--until", YESTERDAY, ok=False).output
     assert "Missing option '--until'" in idp("accounts", "renew", agent["identifier"], ok=False).output
     assert "%Y-%m-%d" in idp("accounts", "renew", agent["identifier"], "--until", "01/01/2030", ok=False).output
@@ -148,12 +149,13 @@ def test_audit_finds_each_category(idp, town):
     no_phone = town("Sans", "Téléphone")
     sharing = [town("Partage", name, "--phone", phone) for name, phone in (("Un", "0611000004"),
                                                                           ("Deux", "0611000005"))]
-    expired = town("Passé", "Pierre", "--phone", "0611000006", "--valid-until", "2020-06-30")
+    expired = town("Passé", "Pierre", "--phone", "0611000006")
     locked = town("Bloqué", "Bob", "--phone", "0611000007")
     lonely_admin = town("Seul", "Sam", "--profile", "administrator", "--phone", "0611000008", siret=OTHER_SIRET)
     _edit(**{generic["identifier"]: {"email": "accueil@mairie.example"},
              sharing[1]["identifier"]: {"phone": "+33611000004"},
-             locked["identifier"]: {"status": "locked"}})
+             locked["identifier"]: {"status": "locked"},
+             expired["identifier"]: {"valid_until": date(2020, 6, 30)}})
 
     report = _json(idp("accounts", "audit", "--json"))
     assert [e["identifier"] for e in report["generic"]] == [generic["identifier"]]
