@@ -13,7 +13,7 @@ from .models import AuditEvent
 log = logging.getLogger("idp.audit")
 # Logins and their failures remember the browser they came from, for "Mon historique".
 WITH_WORKSTATION = {"session.start", "login.failure", "login.locked", "login.password_ok", "login.upstream_ok",
-                    "login.code_failure"}
+                    "login.code_failure", "device.trusted", "code.sent", "account.phone_set"}
 
 
 def record(

@@ -19,6 +19,7 @@ from .digests import new_secret
 from .extensions import db
 from .models import Account, TrustedDevice
 from .web import set_cookie
+from .workstations import short_workstation
 
 DEVICE_COOKIE = "__Host-idp-device"
 MAX_DEVICES_PER_BROWSER = 5  # shared workstations: a few accounts, not a collection
@@ -26,9 +27,7 @@ COOKIE_MAX_AGE = timedelta(days=400)  # the records' own expiry is what counts
 
 
 def _browser_summary() -> str:
-    agent = request.user_agent
-    parts = [agent.browser or "navigateur", agent.platform or ""]
-    return " / ".join(p for p in parts if p)[:200] or "navigateur"
+    return short_workstation(request.user_agent.string)[:200] or "navigateur"
 
 
 def _cookie_ids() -> list[str]:

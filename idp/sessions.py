@@ -28,7 +28,7 @@ def current_session() -> LoginSession | None:
 
 
 def start_session(account: Account, *, acr: str, amr: list[str], login_method: LoginMethod,
-                  establishment: str | None = None) -> LoginSession:
+                  establishment: str | None = None, client_id: str | None = None) -> LoginSession:
     """Open a new session for ``account`` with the provenance of this login. Any previous
     session of this browser ends: the session id is always rotated at login."""
     previous = current_session()
@@ -47,7 +47,7 @@ def start_session(account: Account, *, acr: str, amr: list[str], login_method: L
                                     login_method=login_method, sid=session.sid, establishment=establishment)
     db.session.add(session)
     account.last_login_at = moment
-    audit.record("session.start", account_id=account.id, amr=amr, acr=acr)
+    audit.record("session.start", account_id=account.id, client_id=client_id, amr=amr, acr=acr)
     g.login_session = session
     g.new_session_cookie = value
     return session

@@ -11,8 +11,9 @@ from flask import render_template, request
 
 from connectors.senders import SendError
 
-from .. import audit, codes, federation, limits, notifications
+from .. import audit, codes, devices, federation, limits, notifications
 from ..clock import now
+from ..directory import PhoneRefused, check_phone
 from ..extensions import db
 from ..lockout import record_failure, reset_failures
 from ..models import LoginFlow
@@ -97,9 +98,16 @@ def code(flow: LoginFlow, context: dict[str, Any]):
     account = flow.account
     pending = flow.state.pending_phone
     if pending:
-        account.phone = pending
-        account.phone_line_type = parse_phone(pending).line_type
-        audit.record("account.phone_set", account_id=account.id)
+        try:  # still free and allowed now that the code is back
+            account.phone, account.phone_line_type = check_phone(pending, account)
+        except PhoneRefused:
+            db.session.rollback()
+            return _code_page(flow, context, 409, error="code.phone_taken")
+        if account.phone_line_type is None:
+            account.phone_line_type = parse_phone(pending).line_type
+        # Workstations trusted with the old number end (this browser is trusted again below).
+        devices.revoke_all(account, "phone changed")
+        audit.record("account.phone_set", account_id=account.id, actor=account.identifier)
         notifications.notify(account, "phone_changed")
     account.code_verified_at = now()
     if flow.state.login_method == "federated":

@@ -217,7 +217,7 @@ def finish(flow: LoginFlow) -> LoginSession:
         previous = current_session()
         establishment = previous.provenance.establishment if previous and previous.provenance else None
     session = start_session(flow.account, acr=decision.acr, amr=amr, login_method=flow.state.login_method,
-                            establishment=establishment)
+                            establishment=establishment, client_id=flow.client_id or None)
     if decision.require_code:
         devices.trust(flow.account, decision.trusted_device_lifetime)
     else:

@@ -27,7 +27,7 @@ def test_json_round_trip_keeps_every_field():
 
 def test_as_json_is_plain_json():
     data = FULL.as_json()
-    assert set(data) == {"auth_time", "acr", "amr", "login_method", "sid", "claims"}
+    assert set(data) == {"auth_time", "acr", "amr", "login_method", "sid", "claims", "establishment"}
     assert json.loads(json.dumps(data)) == data
 
 
