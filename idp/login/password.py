@@ -48,6 +48,11 @@ def password(flow: LoginFlow, context: dict[str, Any]):
         audit.record("login.locked", account_id=account.id, client_id=flow.client_id)
         db.session.commit()
         return render_template("login.html", identifier=identifier, error="login.locked", **context), 403
+    if account is not None and valid and account.status == "active" and not account.is_usable(now().date()):
+        # Past its validity end date: only the right password learns it, and whom to ask.
+        audit.record("login.expired", account_id=account.id, client_id=flow.client_id)
+        db.session.commit()
+        return render_template("login.html", identifier=identifier, error="login.expired", **context), 403
     if account is None or not valid or not account.is_usable(now().date()):
         audit.record(
             "login.failure",

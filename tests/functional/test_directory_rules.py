@@ -8,7 +8,7 @@ import pytest
 from idp.directory import AccountError, delete_account, establishments_below_minimum, update_account
 from idp.extensions import db
 from idp.models import Account
-from tests.helpers import PASSWORD, pkce_pair
+from tests.helpers import PASSWORD, page_text, pkce_pair
 
 
 def _get(app, identifier) -> Account:
@@ -119,3 +119,23 @@ def test_the_new_workstation_notice_follows_its_policy_switch(actors):
     rp = actors.client()
     actors.tokens_for(rp[0], rp[1], actors.account(email="eve.noir@mairie.example"))
     assert not any("poste de confiance" in m["subject"] for m in _notices(actors))
+
+
+def test_an_expired_account_cannot_log_in_until_renewed(actors, app):
+    from idp.directory import renew_account
+
+    rp = actors.client()
+    identifier = actors.account(email="fanny.gris@mairie.example")
+    with app.app_context():
+        _get(app, identifier).valid_until = date.today() - timedelta(days=1)  # behind the rules' back
+        db.session.commit()
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    refused = actors.submit_login(login_url, identifier)
+    assert refused.status_code == 403 and "expiré" in page_text(refused)
+    wrong = actors.submit_login(login_url, identifier, "not the password")
+    assert wrong.status_code == 401 and "expiré" not in page_text(wrong)  # nothing told without the password
+    with app.app_context():
+        renew_account(_get(app, identifier), date.today() + timedelta(days=30), actor="admin")
+        db.session.commit()
+    assert actors.submit_login(login_url, identifier).status_code == 302
