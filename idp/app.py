@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
 
     from . import database, errors, federation, limits, messaging, policy_store, web
     from .console.account import bp as console_bp
+    from .console.admin import bp as admin_bp
     from .console.delegations import bp as delegations_bp
     from .health import bp as health_bp
     from .login.routes import bp as login_bp
@@ -59,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     errors.init_app(app)
     limits.init_app(app)
     app.register_blueprint(console_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(delegations_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(oidc_bp)
