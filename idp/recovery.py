@@ -176,6 +176,7 @@ def finish_reset():
         db.session.rollback()
         abort(400, description="recovery.link_invalid")
     account = reset.account
+    first_password = account.password_hash is None  # a new account's welcome link
     change_password(account, reset.new_password_hash)  # voids the account's other links too
     unlock(account)
     devices.revoke_all(account, "password changed")
@@ -186,4 +187,4 @@ def finish_reset():
     audit.record("account.password_reset", account_id=account.id, with_code="code" in flow.steps_done)
     db.session.delete(flow)
     db.session.commit()
-    return render_template("recovery_done.html")
+    return render_template("recovery_done.html", first_password=first_password)

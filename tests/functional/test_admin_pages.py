@@ -270,7 +270,7 @@ def test_the_new_user_chooses_a_password_from_the_welcome_email_then_logs_in(act
         assert page.status_code == 200
         done = actors.follow(actors.post_form(link, {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
                                               page=page))
-        assert done.status_code == 200 and "Mot de passe modifié" in page_text(done)  # no phone: no code
+        assert done.status_code == 200 and "première connexion" in page_text(done)  # no phone: no code
         assert actors.browser.get(link).status_code == 400  # once
         # The first login asks the phone, then a code sent to it.
         response = actors.authorize(rp_id, pkce_pair()[1])

@@ -125,7 +125,7 @@ def test_an_administrator_creates_an_account_and_its_user_gets_going(town, tmp_p
         user.fill("#password", "nadia chooses a long passphrase")
         user.fill("#password_again", "nadia chooses a long passphrase")
         user.click("button[type=submit]")
-        assert "Mot de passe modifié" in user.content()
+        assert "Mot de passe modifié" in user.content() and "première connexion" in user.content()
 
         # First login at a relying party: a phone, a code, the confirmation.
         user.goto(_authorization_url(idp.issuer, client["client_id"], redirect_uri))
