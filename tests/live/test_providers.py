@@ -48,7 +48,7 @@ def world(tmp_path_factory):
 
 def _account(idp, email, phone):
     return idp.idp("accounts", "create", "--establishment", "21330063500017", "--last-name", "Agent",
-                   "--first-name", "Test", "--email", email, "--service", "pensions", "--phone", phone)
+                   "--first-name", "Tristan", "--email", email, "--service", "pensions", "--phone", phone)
 
 
 def _to_code_page(idp, client, account):
@@ -149,6 +149,11 @@ def test_provider_errors_give_a_clear_page_and_a_retry_that_loses_nothing(world,
     assert "code=" in _finish(idp, browser, _submit_code(idp, browser, code_url, code))
 
 
+def _to(smtp, address: str) -> list[dict]:
+    """The messages the SMTP server received for ``address`` (others get security notices)."""
+    return [m for m in smtp.messages if m["to"] == [address]]
+
+
 def test_password_reset_email_through_smtp(world):
     idp, vonage, smtp, client = world
     vonage.mode = "ok"
@@ -158,8 +163,8 @@ def test_password_reset_email_through_smtp(world):
     action, fields = hidden_fields(page.text)
     browser.post(idp.issuer + action, data={**fields, "identifier": account["identifier"],
                                             "email": "mail@mairie.example"})
-    wait_until(lambda: len(smtp.messages) == 1, what="the worker's email")  # sent by `idp worker`
-    mail = smtp.messages[0]
+    wait_until(lambda: _to(smtp, "mail@mairie.example"), what="the worker's email")  # sent by `idp worker`
+    mail = _to(smtp, "mail@mairie.example")[0]
     assert mail["to"] == ["mail@mairie.example"] and "no-reply@peps.test" in mail["from"]
     message = email.message_from_string(mail["data"], policy=email.policy.default)
     assert "mot de passe" in message["Subject"]
@@ -174,7 +179,6 @@ def test_an_smtp_outage_loses_no_email(world):
     and the link arrives once it is back. The page said the same either way."""
     idp, vonage, smtp, client = world
     account = _account(idp, "outage@mairie.example", "06 10 20 30 98")
-    before = len(smtp.messages)
     smtp.outage()
     try:
         browser = Browser()
@@ -191,8 +195,8 @@ def test_an_smtp_outage_loses_no_email(world):
             return row is not None and row[0] >= 2 and bool(row[1])
 
         wait_until(retried, what="two failed attempts")
-        assert len(smtp.messages) == before
+        assert _to(smtp, "outage@mairie.example") == []
     finally:
         smtp.back()
-    wait_until(lambda: len(smtp.messages) == before + 1, what="the email once the server is back")
-    assert smtp.messages[-1]["to"] == ["outage@mairie.example"]
+    wait_until(lambda: _to(smtp, "outage@mairie.example"), what="the email once the server is back")
+    assert len(_to(smtp, "outage@mairie.example")) == 1
