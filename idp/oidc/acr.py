@@ -25,11 +25,14 @@ def requirement(levels: list[str], client: Client, acr_values: str | None, essen
     """Combine the client's registered minimum, ``acr_values`` and an essential claim.
 
     ``acr_values`` is a list of acceptable values in order of preference: the request is
-    asking for at least the weakest level it names. An essential acr naming no level
-    this IdP knows cannot be met.
+    asking for at least the weakest level it names. An essential acr, or a client's
+    registered minimum, naming no level this IdP knows cannot be met.
     """
     minimums: list[int] = []
-    if client.default_acr in levels:
+    if client.default_acr:
+        if client.default_acr not in levels:
+            # A registered minimum the policy no longer names (renamed levels): fail closed.
+            return Requirement(None, satisfiable=False)
         minimums.append(levels.index(client.default_acr))
     requested = [levels.index(v) for v in (acr_values or "").split() if v in levels]
     if requested:

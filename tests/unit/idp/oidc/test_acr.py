@@ -67,3 +67,8 @@ def test_levels_come_from_the_policy():
     assert requirement(three, _client("substantial"), "high low", []) == Requirement("substantial")
     assert requirement(three, _client(), "high", []) == Requirement("high")
     assert requirement(three, _client(), "low", ["low"]) == Requirement(None)
+
+
+def test_a_registered_minimum_the_policy_no_longer_names_cannot_be_met():
+    needed = requirement(LEVELS, _client(default_acr="urn:old:acr:strong"), None, [])
+    assert needed.satisfiable is False
