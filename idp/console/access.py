@@ -31,9 +31,9 @@ from ..clock import now
 from ..digests import digest
 from ..extensions import db
 from ..login import flow as login_flow
-from ..models import Account, AuthorizationCode, Client, LoginSession
+from ..models import AuthorizationCode, Client, LoginSession
 from ..oidc.tokens import claim_once
-from ..policy import Context, evaluate
+from ..policy import Context, Decision, evaluate
 from ..policy_store import current_policy
 from ..sessions import current_session
 from ..web import set_cookie
@@ -146,18 +146,22 @@ def _session() -> LoginSession:
     return session
 
 
+def _decide(session: LoginSession, action: str) -> Decision:
+    """The policy's answer for ``action`` in this session as it is."""
+    policy = current_policy()
+    provenance = session.provenance
+    assert provenance is not None
+    return evaluate(policy, Context(
+        action=action, login_method=provenance.login_method, profile=session.account.profile,  # type: ignore[arg-type]
+        establishment=session.account.establishment.siret, existing_session=True,
+        code_in_session=provenance.acr == policy.acr.multi_factor))
+
+
 def require_code(action: str, return_to: str | None = None) -> BaseResponse | None:
     """``None`` if the session may do ``action`` now; else the step-up that asks a code and
     comes back to ``return_to`` (this page by default)."""
     session = _session()
-    account: Account = session.account
-    policy = current_policy()
-    provenance = session.provenance
-    assert provenance is not None
-    decision = evaluate(policy, Context(
-        action=action, login_method=provenance.login_method, profile=account.profile,  # type: ignore[arg-type]
-        establishment=account.establishment.siret, existing_session=True,
-        code_in_session=provenance.acr == policy.acr.multi_factor))
+    decision = _decide(session, action)
     if not decision.require_code:
         return None
     flow = login_flow.start("sensitive", session=session, decision=decision,
@@ -170,15 +174,9 @@ def verify_new_phone(e164: str, return_to: str) -> BaseResponse:
     entered (the code step keeps a pending number, as at first login), then back to
     ``return_to``."""
     session = _session()
-    policy = current_policy()
-    provenance = session.provenance
-    assert provenance is not None
-    decision = evaluate(policy, Context(
-        action="self.change_phone", login_method=provenance.login_method,
-        profile=session.account.profile,  # type: ignore[arg-type]
-        establishment=session.account.establishment.siret, existing_session=True, code_in_session=True))
-    decision = replace(decision, require_code=True, acr=policy.acr.multi_factor,
-                       trace=(*decision.trace, "a new number is kept only once a code sent to it is entered"))
+    decision = replace(_decide(session, "self.change_phone"), require_code=True,
+                       acr=current_policy().acr.multi_factor)
+    decision = replace(decision, trace=(*decision.trace, "a new number is kept only once a code sent to it is entered"))
     flow = login_flow.start("sensitive", session=session, decision=decision, return_to=_local(return_to))
     flow.update_state(pending_phone=e164)
     return login_flow.proceed(flow)
