@@ -1,4 +1,5 @@
-"""``make demo``: the IdP on 127.0.0.1:5000 (with its worker) and the RNCPS example on 127.0.0.1:5001."""
+"""``make demo``: the IdP on its issuer's address (127.0.0.1:5000, or PORT) with its worker,
+and the RNCPS example on 127.0.0.1:5001."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from idp.config import load_settings
 from idp.demo import DEMO_FILE
@@ -22,8 +24,9 @@ def main() -> None:
     env = {**os.environ, "RNCPS_ISSUER": settings.issuer, "RNCPS_CLIENT_ID": demo["rncps"]["client_id"],
            "RNCPS_CLIENT_SECRET": demo["rncps"]["client_secret"], "RNCPS_BASE_URL": "http://127.0.0.1:5001"}
     gunicorn = [str(BIN / "gunicorn"), "--no-control-socket"]
+    bind = urlsplit(settings.issuer).netloc  # the issuer's host and port (make demo PORT=N)
     servers = [
-        subprocess.Popen([*gunicorn, "--workers", "2", "--bind", "127.0.0.1:5000", "wsgi:app"], cwd=ROOT),
+        subprocess.Popen([*gunicorn, "--workers", "2", "--bind", bind, "wsgi:app"], cwd=ROOT),
         subprocess.Popen([*gunicorn, "--workers", "1", "--bind", "127.0.0.1:5001",
                           "examples.rncps.app:create_app()"], cwd=ROOT, env=env),
         subprocess.Popen([str(BIN / "idp"), "worker"], cwd=ROOT),  # the queued emails

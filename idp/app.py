@@ -45,6 +45,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     from .console.admin import bp as admin_bp
     from .console.delegations import bp as delegations_bp
     from .health import bp as health_bp
+    from .home import bp as home_bp
     from .login.routes import bp as login_bp
     from .logout import bp as logout_bp
     from .oidc import server
@@ -63,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     app.register_blueprint(admin_bp)
     app.register_blueprint(delegations_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)

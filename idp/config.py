@@ -257,6 +257,8 @@ def load_settings(
         sources.append((str(overlay), _read_yaml(Path(overlay))))
     if overrides:
         sources.append(("(overrides)", overrides))
+    if environ.get("IDP_ISSUER"):  # `make run PORT=N` serves on another port with the matching issuer
+        sources.append(("$IDP_ISSUER", {"issuer": environ["IDP_ISSUER"]}))
     if environ.get("IDP_DATABASE_URL"):
         sources.append(("$IDP_DATABASE_URL", {"database_url": environ["IDP_DATABASE_URL"]}))
     if environ.get("IDP_SECRET_KEY"):

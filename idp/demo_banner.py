@@ -3,7 +3,7 @@
 import json
 
 from .config import load_settings
-from .demo import DEMO_FILE
+from .demo import DEMO_FILE, DEMO_REDIRECT_URI, RNCPS_REDIRECT_URI
 
 
 def main() -> None:
@@ -12,16 +12,18 @@ def main() -> None:
     if not path.exists():
         return
     data = json.loads(path.read_text(encoding="utf-8"))
-    print(f"\nIdentity provider: {settings.issuer}")
+    print(f"\nIdentity provider: {settings.issuer}  (home page; Mon compte: {settings.issuer}/account)")
     print(f"Discovery: {settings.issuer}/.well-known/openid-configuration")
     for account in data.get("accounts", []):
         print(f"  {account['profile']:<13} identifier {account['identifier']}  password {account['password']}")
     client = data.get("client") or {}
     if client:
-        print(f"  demo client   client_id {client['client_id']}  secret {client['client_secret']}")
+        print(f"  demo client   client_id {client['client_id']}  secret {client['client_secret']}  "
+              f"redirect URI {DEMO_REDIRECT_URI}")
     rncps = data.get("rncps") or {}
     if rncps:
-        print(f"  RNCPS example client_id {rncps['client_id']} (make demo: http://127.0.0.1:5001)")
+        print(f"  RNCPS example client_id {rncps['client_id']}  redirect URI {RNCPS_REDIRECT_URI} "
+              "(make demo: http://127.0.0.1:5001)")
     print(f"Messages go to the console and to {settings.path(settings.messages.outbox_file)}\n")
 
 

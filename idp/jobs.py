@@ -136,7 +136,10 @@ def run_forever(app: Flask) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from .messaging import warn_development_senders
+
     poll = app.config["IDP"].jobs.poll.total_seconds()
+    warn_development_senders(app)
     log.info("worker started")
     while not stopping:
         with app.app_context():

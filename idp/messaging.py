@@ -48,6 +48,16 @@ def init_app(app: Flask) -> None:
     app.extensions["idp.senders"] = routes
 
 
+def warn_development_senders(app: Flask) -> None:
+    """Say once, where it matters (a server or worker starting), that messages go nowhere."""
+    seen: set[int] = set()
+    for senders in app.extensions["idp.senders"].values():
+        for sender in senders:
+            if isinstance(sender, OutboxSender | ConsoleSender) and id(sender) not in seen:
+                seen.add(id(sender))
+                sender.warn()
+
+
 def send(message: Message) -> None:
     """Send through every sender of the message's channel; raise SendError on failure."""
     for sender in current_app.extensions["idp.senders"][message.channel]:

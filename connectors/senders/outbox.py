@@ -22,7 +22,9 @@ class OutboxSender:
 
     def __init__(self, path: Path):
         self.path = path
-        log.warning("DEVELOPMENT SENDER: messages are written to %s, not delivered", path)
+
+    def warn(self) -> None:
+        log.warning("DEVELOPMENT SENDER: messages are written to %s, not delivered", self.path)
 
     def send(self, message: Message) -> None:
         record = {
@@ -43,7 +45,7 @@ class ConsoleSender:
 
     name = "console"
 
-    def __init__(self):
+    def warn(self) -> None:
         log.warning("DEVELOPMENT SENDER: messages are printed to the console, not delivered")
 
     def send(self, message: Message) -> None:

@@ -290,7 +290,8 @@ def clients_create(name, client_id, service_code, redirect_uris, logout_uris, au
 @with_app
 def clients_list(as_json: bool) -> None:
     rows = [_client_data(c) for c in db.session.execute(db.select(Client).order_by(Client.name)).scalars()]
-    text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']})" for r in rows)
+    text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']})  "
+                     f"{' '.join(r.get('redirect_uris') or []) or '-'}" for r in rows)
     emit(as_json, rows, text or "No clients.")
 
 

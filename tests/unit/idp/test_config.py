@@ -158,3 +158,9 @@ def test_the_production_example_loads_with_its_secrets_and_refuses_without(proje
     with pytest.raises(ConfigError) as caught:
         load_settings(example, environ={k: v for k, v in secrets.items() if k != "IDP_UPSTREAM_NET_ENTREPRISES_SECRET"})
     assert caught.value.key == "IDP_UPSTREAM_NET_ENTREPRISES_SECRET"
+
+
+def test_the_issuer_can_come_from_the_environment():
+    """`make run PORT=N` serves on another port with the matching issuer."""
+    settings = load_settings(environ={"IDP_ISSUER": "http://127.0.0.1:5050"})
+    assert settings.issuer == "http://127.0.0.1:5050"

@@ -44,9 +44,11 @@ def test_an_existing_outbox_is_appended_to_not_replaced(tmp_path):
     assert [r["body"] for r in records] == ["old", "1, 2, 3", "4, 5, 6"]
 
 
-def test_development_senders_say_so(tmp_path, caplog):
+def test_development_senders_say_so_when_asked_once(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="idp.messages"):
-        OutboxSender(tmp_path / "outbox.jsonl")
+        outbox = OutboxSender(tmp_path / "outbox.jsonl")
+        assert "DEVELOPMENT SENDER" not in caplog.text  # not at every `idp` command
+        outbox.warn()
         ConsoleSender().send(Message(channel="sms", to="+33612345678", body="Votre code : 654321", subject="S"))
     text = caplog.text
     assert "DEVELOPMENT SENDER" in text and str(tmp_path / "outbox.jsonl") in text
