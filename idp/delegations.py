@@ -85,6 +85,8 @@ def offer(admin: Account, identifier: str, codes: list[str]) -> Delegation:
                                 status="offered", offered_by=admin.identifier, created_at=now())
         db.session.add(delegation)
     else:
+        if delegation.status == "accepted" and not set(codes) <= set(delegation.services):
+            delegation.status, delegation.decided_at = "offered", None  # more rights: asked again
         delegation.services, delegation.offered_by = codes, admin.identifier
     db.session.flush()
     audit.record("delegation.offered", account_id=account.id, actor=admin.identifier,

@@ -31,6 +31,7 @@ from connectors.senders import Message
 
 from .. import audit, devices, jobs, limits, messaging, signing
 from ..clock import now
+from ..digests import digest
 from ..directory import (
     AccountError,
     PhoneRefused,
@@ -191,8 +192,10 @@ def confirm_email() -> str:
         abort(400, description="self.email_link_invalid")
     if account_id != account.id:
         abort(403, description="self.email_link_other")
-    if account.email != old:
+    used = f"email-link:{digest(request.args.get('token', '')[:1024])}"
+    if account.email != old or limits.retry_at(used, 1, timedelta(seconds=EMAIL_LINK_MAX_AGE)) is not None:
         abort(400, description="self.email_link_invalid")  # used already, or the address changed since
+    limits.hit(used)  # single use, even if the address comes back to the old one later
     try:
         update_account(account, actor=account.identifier, email=new)
     except AccountError:

@@ -376,8 +376,12 @@ def update_details(identifier: str) -> ResponseReturnValue:
 @bp.route("/accounts/<identifier>/contact", methods=["GET", "POST"])
 @administrator
 def contact(identifier: str) -> ResponseReturnValue:
-    """Email, authentication phone and landline: ``admin.change_contact``, a code first."""
+    """Email, authentication phone and landline: ``admin.change_contact``, a code first.
+    An administrator's own contact details go through "Mon compte" (a code to the new
+    number, a link to the new address), like everyone's."""
     target = _own_account(identifier)
+    if target.id == g.account.id:
+        return redirect(url_for("account.overview"))
     if request.method == "POST":
         check_csrf()
     asked = require_code("admin.change_contact")

@@ -49,7 +49,11 @@ def offered() -> str | Response | tuple[str, int]:
         identifier, chosen = request.form.get("identifier", "")[:32], request.form.getlist("service")
         try:
             if request.form.get("revoke"):
-                delegations.revoke(g.account, int(request.form["revoke"]) if request.form["revoke"].isdigit() else 0)
+                try:
+                    delegation_id = int(request.form["revoke"])
+                except ValueError:
+                    delegation_id = 0
+                delegations.revoke(g.account, delegation_id)
             else:
                 delegations.offer(g.account, identifier, chosen)
             db.session.commit()

@@ -91,8 +91,9 @@ def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client |
         flow.account = session.account
         flow.steps_done = ["password"]
         flow.amr = list(provenance.amr)
-        # A federated session stays federated: its failures throttle, they never lock.
-        state = state.model_copy(update={"login_method": provenance.login_method})
+        # A federated session stays federated: its failures throttle, they never lock. The
+        # flow belongs to this session: ended (a password reset, a logout), the flow ends too.
+        state = state.model_copy(update={"login_method": provenance.login_method, "session_sid": session.sid})
     elif account is not None:
         flow.account = account
     flow.state = state
@@ -104,16 +105,21 @@ def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client |
 
 
 def load(flow_id: str | None) -> LoginFlow:
-    """The flow named in the request, started by this browser and not expired; else 400."""
+    """The flow named in the request, started by this browser and not expired (and, for a
+    step-up, whose session is still this browser's active one); else 400."""
     flow = None
     if flow_id and len(flow_id) <= 64:
         flow = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one_or_none()
     if flow is None or flow.browser_digest != browser_digest() or flow.expires_at <= now():
         abort(400, description="flow_expired")
     try:
-        flow.state  # noqa: B018  (a flow stored by an older release may no longer parse)
-    except ValidationError:
+        state = flow.state
+    except ValidationError:  # a flow stored by an older release may no longer parse
         abort(400, description="flow_expired")
+    if state.session_sid is not None:
+        session = current_session()
+        if session is None or session.sid != state.session_sid or session.account_id != flow.account_id:
+            abort(400, description="flow_expired")
     return flow
 
 

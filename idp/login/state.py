@@ -50,6 +50,7 @@ class FlowState(_Part):
     reset_id: int | None = None                  # the password reset this flow completes
     return_to: str | None = None                 # a console page to go back to (sensitive actions)
     establishment: str | None = None             # the SIRET chosen (several establishments: delegations)
+    session_sid: str | None = None               # a step-up's session: the flow ends if that session does
 
     @property
     def require_code(self) -> bool:

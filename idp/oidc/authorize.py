@@ -173,7 +173,7 @@ def require(request: ValidRequest, session: LoginSession | None) -> Response | N
         # Step-up: the session is kept, a code raises it to the level the policy names.
         flow = login_flow.start("step_up", params=request.params, client=request.client,
                                 authorization=request.stored(), requested_acr=request.requested_acr,
-                                session=session, decision=decision)
+                                session=session, decision=decision, establishment=request.establishment)
         return login_flow.proceed(flow)
     return None
 
@@ -238,7 +238,8 @@ def _restore(flow: LoginFlow) -> ValidRequest:
     oauth_request.client = client
     oauth_request.scope = stored.scope
     grant = get_server().get_authorization_grant(oauth_request)
-    return ValidRequest(grant, params, client, stored.redirect_uri, stored.claims, flow.state.requested_acr)
+    return ValidRequest(grant, params, client, stored.redirect_uri, stored.claims, flow.state.requested_acr,
+                        establishment=flow.state.establishment)
 
 
 def resume(flow: LoginFlow) -> Response:
@@ -249,7 +250,7 @@ def resume(flow: LoginFlow) -> Response:
     session = login_flow.finish(flow)
     db.session.delete(flow)
     try:
-        _check_right(session, request.client)
+        _check_right(session, request.client, request.establishment)
     except OAuth2Error as error:
         error.redirect_uri, error.state = request.redirect_uri, request.params.get("state")
         db.session.commit()

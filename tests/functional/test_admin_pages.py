@@ -310,14 +310,14 @@ def test_a_generic_account_is_refused_with_the_message_and_the_values_kept(actor
 
 
 def test_a_shared_phone_is_refused(actors, app, town):
-    _, first, _, user = town
+    _, first, second, user = town
     with app.app_context():
         taken = _get(user).phone
     form = _signed_in(actors, first, "/admin/accounts/new")
     refused = actors.post_form(None, {**NEW_ACCOUNT, "phone": taken}, page=form)
     assert refused.status_code == 400
     assert "déjà utilisé par un autre compte" in page_text(refused)
-    contact = actors.browser.get(f"/admin/accounts/{first}/contact")
+    contact = actors.browser.get(f"/admin/accounts/{second}/contact")
     assert contact.status_code == 200  # the code of the login holds
     refused = actors.post_form(None, {"email": "anne.martin@ville.example", "phone": taken}, page=contact)
     assert refused.status_code == 400 and "déjà utilisé par un autre compte" in page_text(refused)
@@ -362,7 +362,7 @@ def test_changing_contact_details_asks_a_code_but_other_fields_do_not(actors, ap
         assert set(_events("account.updated", user)[-1].detail["fields"]) == {"email", "phone", "landline"}
     told = {m["to"] for m in _emails(actors)}
     assert {"camille.roux@ville.example", "camille.roux@agglo.example"} <= told  # the old address, the new phone
-    assert actors.browser.get(f"/admin/accounts/{first}/contact").status_code == 200  # no second code
+    assert actors.browser.get(f"/admin/accounts/{user}/contact").status_code == 200  # no second code
     assert _sms_count(actors) == sent + 1
 
 
@@ -542,3 +542,14 @@ def test_hostile_input_gets_an_answer_never_an_error(actors, town):
                        ({"email": "camille.roux@ville.example", "phone": "\x00"}, "non autorisés")):
         response = actors.post_form(None, data, page=contact)
         assert response.status_code == 400 and re.search(f'role="alert">[^<]*{said}', page_text(response)), data
+
+
+def test_an_administrator_changes_their_own_contact_details_through_mon_compte(actors, app):
+    from tests.functional.test_delegations import _console
+
+    siret = actors.establishment()
+    me = actors.account(siret, profile="administrator", email="anne.martin@a.example")
+    actors.account(siret, profile="administrator", email="bruno.petit@a.example")
+    _console(actors, "/admin/accounts", me)
+    response = actors.browser.get(f"/admin/accounts/{me}/contact")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account")

@@ -102,3 +102,15 @@ def test_a_user_cannot_offer_and_an_administrator_can_withdraw(actors, world):
     assert world["bea"] in page_text(page)
     assert actors.post_form("/admin/delegations", {"revoke": "1"}, form_index=1, page=page).status_code == 303
     assert world["bea"] not in page_text(actors.browser.get("/admin/delegations"))
+
+
+def test_more_services_for_an_accepted_delegation_are_asked_again(actors, world):
+    _offer(actors, world, world["bea"])
+    agent = world["agent"]
+    page = _console(agent, "/account/delegations", world["bea"])
+    agent.post_form("/account/delegations", {"answer": "accept"}, page=page)
+    _offer(actors, world, world["bea"], services=("ircantec", "pensions"))
+    assert "en attente" in page_text(agent.browser.get("/account/delegations"))
+    _offer(actors, world, world["bea"], services=("ircantec",))  # fewer: nothing to ask
+    page = actors.browser.get("/admin/delegations")
+    assert actors.post_form("/admin/delegations", {"revoke": "²"}, form_index=1, page=page).status_code == 400
