@@ -28,10 +28,15 @@ class Membership:
     delegated: bool = False
 
 
+def own_membership(account: Account) -> Membership:
+    """The account's own establishment, its profile and its rights (no query beyond them)."""
+    return Membership(account.establishment.siret, account.establishment.name, account.profile,
+                      tuple(account.service_codes))
+
+
 def memberships(account: Account) -> list[Membership]:
     """The account's own establishment first, then those whose offers it accepted."""
-    own = Membership(account.establishment.siret, account.establishment.name, account.profile,
-                     tuple(account.service_codes))
+    own = own_membership(account)
     accepted = db.session.execute(
         db.select(Delegation).where(Delegation.account_id == account.id, Delegation.status == "accepted")
         .order_by(Delegation.id)

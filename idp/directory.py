@@ -213,11 +213,18 @@ def create_account(
 
 class PhoneRefused(AccountError):
     """A number that cannot be an account's authentication phone. ``reason``: ``invalid``,
-    ``destination`` (the policy sends no code there) or ``taken`` (another agent's)."""
+    ``destination`` (the policy sends no code there) or ``taken`` (another agent's);
+    ``message_key`` is the text the pages show."""
+
+    MESSAGE_KEYS = {"invalid": "phone.invalid", "destination": "phone.not_allowed", "taken": "phone.taken"}
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
         self.reason = reason
+
+    @property
+    def message_key(self) -> str:
+        return self.MESSAGE_KEYS.get(self.reason, "phone.invalid")
 
 
 def check_phone(text: str, account: Account | None = None) -> tuple[str, str]:

@@ -33,7 +33,6 @@ from ..extensions import db
 from ..login import flow as login_flow
 from ..models import AuthorizationCode, Client, LoginSession
 from ..oidc.tokens import claim_once
-from ..policy import Context, Decision, evaluate
 from ..policy_store import current_policy
 from ..sessions import current_session
 from ..web import set_cookie
@@ -146,22 +145,11 @@ def _session() -> LoginSession:
     return session
 
 
-def _decide(session: LoginSession, action: str) -> Decision:
-    """The policy's answer for ``action`` in this session as it is."""
-    policy = current_policy()
-    provenance = session.provenance
-    assert provenance is not None
-    return evaluate(policy, Context(
-        action=action, login_method=provenance.login_method, profile=session.account.profile,  # type: ignore[arg-type]
-        establishment=session.account.establishment.siret, existing_session=True,
-        code_in_session=provenance.acr == policy.acr.multi_factor))
-
-
 def require_code(action: str, return_to: str | None = None) -> BaseResponse | None:
     """``None`` if the session may do ``action`` now; else the step-up that asks a code and
     comes back to ``return_to`` (this page by default)."""
     session = _session()
-    decision = _decide(session, action)
+    decision = login_flow.decide_for_session(session, action=action)
     if not decision.require_code:
         return None
     flow = login_flow.start("sensitive", session=session, decision=decision,
@@ -174,7 +162,7 @@ def verify_new_phone(e164: str, return_to: str) -> BaseResponse:
     entered (the code step keeps a pending number, as at first login), then back to
     ``return_to``."""
     session = _session()
-    decision = replace(_decide(session, "self.change_phone"), require_code=True,
+    decision = replace(login_flow.decide_for_session(session, action="self.change_phone"), require_code=True,
                        acr=current_policy().acr.multi_factor)
     decision = replace(decision, trace=(*decision.trace, "a new number is kept only once a code sent to it is entered"))
     flow = login_flow.start("sensitive", session=session, decision=decision, return_to=_local(return_to))

@@ -63,7 +63,6 @@ bp.add_url_rule("/sensitive/done", "sensitive_done", access.sensitive_done)
 EMAIL_LINK_MAX_AGE = 24 * 3600  # seconds: the emailed confirmation link works for a day
 EMAIL_LINKS_PER_HOUR = 5  # per account, against mail bombing a stranger's address
 # A refused phone number, by PhoneRefused.reason: the page's message.
-PHONE_ERRORS = {"invalid": "phone.invalid", "destination": "phone.not_allowed", "taken": "phone.taken"}
 
 
 @bp.get("")
@@ -103,7 +102,7 @@ def phone() -> ResponseReturnValue:
         try:
             e164, _ = check_phone(text, account)
         except PhoneRefused as refused:
-            error = PHONE_ERRORS.get(refused.reason, "phone.invalid")
+            error = refused.message_key
         else:
             if e164 == account.phone:
                 error = "self.phone_same"

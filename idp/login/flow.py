@@ -148,17 +148,18 @@ def decide(flow: LoginFlow) -> Decision:
     return decision
 
 
-def decide_for_session(session: LoginSession, client: Client, requested_acr: str | None) -> Decision:
-    """Ask the policy whether the browser's session will do for this client as it is,
-    or needs a code first (step-up)."""
+def decide_for_session(session: LoginSession, *, action: str = "login", client: Client | None = None,
+                       requested_acr: str | None = None) -> Decision:
+    """Ask the policy whether the browser's session will do as it is, for this client
+    (step-up) or for a sensitive action, or needs a code first."""
     policy = current_policy()
     provenance = session.provenance
     context = Context(
-        action="login",
+        action=action,
         login_method=provenance.login_method,
         profile=session.account.profile,
-        client=client.client_id,
-        service=client.service.code if client.service is not None else None,
+        client=client.client_id if client is not None else None,
+        service=client.service.code if client is not None and client.service is not None else None,
         establishment=session.account.establishment.siret,
         existing_session=True,
         code_in_session=provenance.acr == policy.acr.multi_factor,

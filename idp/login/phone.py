@@ -13,8 +13,6 @@ from ..models import LoginFlow
 from . import flow as login_flow
 from .pages import step
 
-ERRORS = {"invalid": "phone.invalid", "destination": "phone.not_allowed", "taken": "phone.taken"}
-
 
 @step("phone")
 def phone(flow: LoginFlow, context: dict[str, Any]):
@@ -24,7 +22,7 @@ def phone(flow: LoginFlow, context: dict[str, Any]):
     try:
         e164, line_type = check_phone(typed, flow.account)
     except PhoneRefused as refused:
-        return render_template("phone.html", error=ERRORS[refused.reason], value=typed, **context), 400
+        return render_template("phone.html", error=refused.message_key, value=typed, **context), 400
     flow.update_state(pending_phone=e164)
     login_flow.complete_step(flow, "phone")
     audit.record("login.phone_entered", account_id=flow.account_id, line_type=line_type)

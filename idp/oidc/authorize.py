@@ -166,7 +166,8 @@ def require(request: ValidRequest, session: LoginSession | None) -> Response | N
         return login_flow.proceed(flow)
     # Before any step-up: a code would not give a right the account lacks.
     _check_right(session, request.client, request.establishment)
-    decision = login_flow.decide_for_session(session, request.client, request.requested_acr)
+    decision = login_flow.decide_for_session(session, client=request.client,
+                                             requested_acr=request.requested_acr)
     if decision.require_code:
         if "none" in request.prompts:
             raise InteractionRequiredError("A stronger authentication is required.")

@@ -28,10 +28,9 @@ def account_claims(account: Account, establishment: str | None = None) -> dict[s
     """Every claim this IdP can state about ``account``, acting for ``establishment``
     (a SIRET among its memberships; its own establishment when ``None``)."""
     from ..clock import epoch
-    from ..delegations import Membership, membership
+    from ..delegations import membership, own_membership
 
-    own = Membership(account.establishment.siret, account.establishment.name, account.profile,
-                     tuple(account.service_codes))
+    own = own_membership(account)
     acting = own
     if establishment is not None and establishment != own.siret:
         acting = membership(account, establishment) or own  # a delegation, read only when named
