@@ -112,7 +112,7 @@ def purge(as_json: bool) -> None:
 
 
 def _register() -> None:
-    from . import directory, keys, policy  # noqa: F401  (each adds its commands to main)
+    from . import accounts_admin, accounts_csv, directory, keys, policy  # noqa: F401  (each adds its commands)
 
 
 _register()

@@ -293,6 +293,3 @@ def clients_list(as_json: bool) -> None:
     text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']})  "
                      f"{' '.join(r.get('redirect_uris') or []) or '-'}" for r in rows)
     emit(as_json, rows, text or "No clients.")
-
-
-from . import accounts_admin  # noqa: E402,F401  (accounts update|renew|delete|audit|import|export)

@@ -36,7 +36,6 @@ from ..clock import now
 from ..digests import digest, new_secret
 from ..directory import (
     AccountError,
-    PhoneRefused,
     create_account,
     delete_account,
     renew_account,
@@ -44,12 +43,12 @@ from ..directory import (
     usable_administrators,
 )
 from ..extensions import db
-from ..i18n import messages, translate
 from ..models import Account, AuditEvent, PasswordReset, Service
 from ..models.accounts import CIVILITIES, PROFILES
 from ..policy_store import current_policy
 from ..web import check_csrf
 from .access import administrator, require_code
+from .admin_forms import FormError, error_text, form_choice, form_date, form_text, submitted, values_of
 from .history import history, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -58,8 +57,6 @@ LIST_PAGE = 50  # accounts per page of the list
 FILTERS = ("locked", "expired", "no_phone")
 # Confirmations a page may show after a redirect (?done=…): these keys only.
 DONE = ("created", "updated", "unchanged", "contact", "renewed", "unlocked", "revoked", "deleted")
-MAX_LENGTHS = {"last_name": 100, "first_name": 100, "email": 254, "function": 200, "phone": 32, "landline": 32,
-               "valid_until": 10}
 REVOKE_REASON = "revoked by an administrator"  # device.revoked_all's reason (history labels it)
 
 
@@ -114,103 +111,6 @@ def _done() -> str | None:
 
 def _back(account: Account, done: str) -> Response:
     return redirect(url_for("admin.account", identifier=account.identifier, done=done), code=303)
-
-
-# --- the forms' values and their errors -----------------------------------------------
-
-class FormError(ValueError):
-    """A field the pages check before the directory does: ``key`` is the page text."""
-
-    def __init__(self, key: str, **params: str):
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-
-# The directory's messages (see idp.directory), shown in the page's language; a message
-# not listed here is shown as the directory wrote it.
-_DIRECTORY_ERRORS: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
-    (re.compile(r"generic account: the \w+ .* contains '([^']*)'"), "admin.error.generic", ("word",)),
-    (re.compile(r"would have (\d+) administrator\(s\); the policy requires at least (\d+)"),
-     "admin.error.minimum", ("count", "minimum")),
-    (re.compile(r"is not an email address"), "admin.error.email", ()),
-    (re.compile(r"needs a last name and a first name"), "admin.error.names", ()),
-    (re.compile(r"validity end date is in the past"), "admin.error.past_date", ()),
-    (re.compile(r"is not a phone number"), "admin.error.landline", ()),
-    (re.compile(r"(?:profile|civility) must be one of"), "admin.error.choice", ()),
-    (re.compile(r"no service with code"), "admin.error.service", ()),
-]
-_PHONE_ERRORS = {"invalid": "phone.invalid", "destination": "phone.not_allowed", "taken": "phone.taken"}
-
-
-def error_text(error: AccountError | FormError) -> str:
-    """The refusal as the page says it."""
-    if isinstance(error, FormError):
-        return translate(error.key, **error.params)
-    if isinstance(error, PhoneRefused) and error.reason in _PHONE_ERRORS:
-        return translate(_PHONE_ERRORS[error.reason])
-    message = str(error)
-    for pattern, key, names in _DIRECTORY_ERRORS:
-        found = pattern.search(message)
-        if found:
-            return translate(key, **dict(zip(names, found.groups(), strict=True)))
-    return message
-
-
-def _label(name: str) -> str:
-    key = f"field.{name}"
-    return translate(key if key in messages("fr") else f"admin.field.{name}")
-
-
-def _text(name: str) -> str:
-    """One line of text from the form, checked for its length and for control characters."""
-    value = request.form.get(name, "").strip()
-    if len(value) > MAX_LENGTHS.get(name, 200):
-        raise FormError("admin.error.too_long", field=_label(name))
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise FormError("admin.error.invalid_text", field=_label(name))
-    return value
-
-
-def _choice(name: str, allowed: tuple[str, ...], *, optional: bool = False) -> str | None:
-    value = request.form.get(name, "")
-    if optional and not value:
-        return None
-    if value not in allowed:
-        raise FormError("admin.error.choice")
-    return value
-
-
-def _date(text: str) -> date | None:
-    """``YYYY-MM-DD`` (a date field) or ``DD/MM/YYYY`` (typed by hand); ``None`` if empty."""
-    if not text:
-        return None
-    try:
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
-            day, month, year = (int(part) for part in text.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise FormError("admin.error.date") from None
-
-
-def _submitted() -> dict[str, Any]:
-    """Every field as typed, to show the form again after a refusal."""
-    form = request.form
-    values: dict[str, Any] = {name: form.get(name, "")[:300] for name in (
-        "civility", "last_name", "first_name", "email", "phone", "landline", "function", "profile", "valid_until")}
-    values["services"] = form.getlist("services")[:100]
-    return values
-
-
-def _values_of(account: Account) -> dict[str, Any]:
-    return {
-        "civility": account.civility or "", "last_name": account.last_name, "first_name": account.first_name,
-        "email": account.email, "phone": account.phone or "", "landline": account.landline or "",
-        "function": account.function or "", "profile": account.profile,
-        "valid_until": account.valid_until.isoformat() if account.valid_until else "",
-        "services": account.service_codes,
-    }
 
 
 # --- the list ---------------------------------------------------------------------------
@@ -269,7 +169,7 @@ def new_account() -> ResponseReturnValue:
     if request.method == "GET":
         values = {"profile": "user", "services": []}
         return render_template("admin/new.html", values=values, services=services)
-    values = _submitted()
+    values = submitted()
     try:
         account = _create()
     except (AccountError, FormError) as error:
@@ -282,12 +182,12 @@ def new_account() -> ResponseReturnValue:
 
 
 def _create() -> Account:
-    civility = _choice("civility", CIVILITIES, optional=True)
-    profile = _choice("profile", PROFILES)
+    civility = form_choice("civility", CIVILITIES, optional=True)
+    profile = form_choice("profile", PROFILES)
     assert profile is not None
-    last_name, first_name, email = _text("last_name"), _text("first_name"), _text("email")
-    phone, landline, function = _text("phone"), _text("landline"), _text("function")
-    valid_until = _date(_text("valid_until"))
+    last_name, first_name, email = form_text("last_name"), form_text("first_name"), form_text("email")
+    phone, landline, function = form_text("phone"), form_text("landline"), form_text("function")
+    valid_until = form_date(form_text("valid_until"))
     if valid_until is not None and valid_until < _today():
         raise FormError("admin.error.past_date")
     services = _services(request.form.getlist("services"))
@@ -341,7 +241,7 @@ def _account_page(account: Account, *, values: dict[str, Any] | None = None, err
     rows, has_next = history(account.id, page)
     return render_template(
         "admin/account.html", account=account, state=_state(account, _today()),
-        values=values or _values_of(account), services=_all_services(), error=error, error_form=form,
+        values=values or values_of(account), services=_all_services(), error=error, error_form=form,
         rows=rows, page=page, has_next=has_next, done=_done(), devices=devices.listed(account)), status
 
 
@@ -357,13 +257,13 @@ def update_details(identifier: str) -> ResponseReturnValue:
     """Civility, names, function, profile and rights: no code needed."""
     check_csrf()
     target = _own_account(identifier)
-    values = {**_values_of(target), **{k: v for k, v in _submitted().items()
+    values = {**values_of(target), **{k: v for k, v in submitted().items()
                                        if k not in ("email", "phone", "landline", "valid_until")}}
     try:
         changed = update_account(
-            target, actor=_actor(), civility=_choice("civility", CIVILITIES, optional=True),
-            last_name=_text("last_name"), first_name=_text("first_name"), function=_text("function"),
-            profile=_choice("profile", PROFILES), services=_services(request.form.getlist("services")))
+            target, actor=_actor(), civility=form_choice("civility", CIVILITIES, optional=True),
+            last_name=form_text("last_name"), first_name=form_text("first_name"), function=form_text("function"),
+            profile=form_choice("profile", PROFILES), services=_services(request.form.getlist("services")))
     except (AccountError, FormError) as error:
         db.session.rollback()
         return _account_page(target, values=values, error=error_text(error), form="details", status=400)
@@ -388,11 +288,11 @@ def contact(identifier: str) -> ResponseReturnValue:
     if asked is not None:
         return asked
     if request.method == "GET":
-        return render_template("admin/contact.html", account=target, values=_values_of(target))
-    values = _submitted()
+        return render_template("admin/contact.html", account=target, values=values_of(target))
+    values = submitted()
     try:
-        changed = update_account(target, actor=_actor(), email=_text("email"), phone=_text("phone"),
-                                 landline=_text("landline"))
+        changed = update_account(target, actor=_actor(), email=form_text("email"), phone=form_text("phone"),
+                                 landline=form_text("landline"))
     except (AccountError, FormError) as error:
         db.session.rollback()
         return render_template("admin/contact.html", account=target, values=values, error=error_text(error)), 400
@@ -407,13 +307,13 @@ def renew(identifier: str) -> ResponseReturnValue:
     check_csrf()
     target = _own_account(identifier)
     try:
-        until = _date(_text("valid_until"))
+        until = form_date(form_text("valid_until"))
         if until is None:
             raise FormError("admin.error.date")
         renew_account(target, until, actor=_actor())
     except (AccountError, FormError) as error:
         db.session.rollback()
-        values = {**_values_of(target), "valid_until": request.form.get("valid_until", "")[:30]}
+        values = {**values_of(target), "valid_until": request.form.get("valid_until", "")[:30]}
         return _account_page(target, values=values, error=error_text(error), form="renew", status=400)
     db.session.commit()
     return _back(target, "renewed")
