@@ -9,8 +9,6 @@ import base64
 import hashlib
 import re
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
@@ -18,32 +16,17 @@ import pytest
 from tests.conftest import postgres_database
 from tests.helpers import code_in, read_outbox
 
-from .browser import chromium
+from .browser import chromium, relying_party_callback
 from .conftest import LiveIdP, free_port, wait_until
 
 pytestmark = pytest.mark.live
 SIRET = "21330063500017"
 
 
-class _Callback(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        body = b"<!doctype html><title>RP</title><h1>Application</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Callback)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
-    with postgres_database() as url:
+    with relying_party_callback(free_port()) as server, postgres_database() as url:
+        redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
         idp = LiveIdP(tmp_path_factory.mktemp("administration"), url)
         idp.start()
         try:
@@ -59,8 +42,6 @@ def town(tmp_path_factory):
             yield idp, admins[0], client, redirect_uri
         finally:
             idp.stop()
-            server.shutdown()
-            server.server_close()
 
 
 def _authorization_url(issuer, client_id, redirect_uri):

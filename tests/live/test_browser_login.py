@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -15,37 +13,17 @@ import requests
 
 from tests.helpers import code_in, read_outbox
 
-from .browser import chromium
+from .browser import chromium, relying_party_callback
 from .conftest import free_port
 
 pytestmark = pytest.mark.live
 
 
-class _Callback(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        if self.path.startswith("/callback"):
-            self.server.seen.append(self.path)
-        body = b"<!doctype html><p>RP</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def relying_party():
     """A real callback endpoint on a free loopback port, recording what it receives."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Callback)
-    server.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with relying_party_callback(free_port()) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
