@@ -61,7 +61,6 @@ bp.add_url_rule("/callback", "callback", access.callback)
 bp.add_url_rule("/sensitive/done", "sensitive_done", access.sensitive_done)
 
 EMAIL_LINK_MAX_AGE = 24 * 3600  # seconds: the emailed confirmation link works for a day
-EMAIL_LINKS_PER_HOUR = 5  # per account, against mail bombing a stranger's address
 # A refused phone number, by PhoneRefused.reason: the page's message.
 
 
@@ -153,7 +152,9 @@ def email() -> ResponseReturnValue:
         return render_template("account/email.html", account=account, error=error, value=text), 400
     key = f"email-change:{account.id}"
     try:
-        limits.check(key, EMAIL_LINKS_PER_HOUR, timedelta(hours=1), "self.email_limited")
+        # The policy's limit on emails an address may ask for, against mail bombing a stranger.
+        limits.check(key, current_policy().passwords.reset_emails_per_hour, timedelta(hours=1),
+                     "self.email_limited")
     except limits.RateLimited as limited:
         return limits.answer(limited, "account/email.html", account=account, value=text)
     limits.hit(key)
