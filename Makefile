@@ -24,7 +24,7 @@ run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and 
 	IDP_ISSUER=$(ISSUER) $(VENV)/bin/idp init --demo
 	@IDP_ISSUER=$(ISSUER) $(PY) -m idp.demo_banner
 	export IDP_ISSUER=$(ISSUER); $(VENV)/bin/idp worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	IDP_ISSUER=$(ISSUER) $(VENV)/bin/gunicorn --no-control-socket --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	IDP_ISSUER=$(ISSUER) PORT=$(PORT) $(VENV)/bin/gunicorn -c config/gunicorn.conf.py
 
 demo: $(VENV)/.installed ## Run the IdP (127.0.0.1:$(PORT)) and the RNCPS example app (http://127.0.0.1:5001) side by side
 	IDP_ISSUER=$(ISSUER) $(VENV)/bin/idp init --demo
@@ -38,8 +38,15 @@ test: system $(VENV)/.installed $(NODE_DIR)/node_modules/.installed ## System pa
 	$(VENV)/bin/idp policy test policies/scenarios --policy policies/default.yaml
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed ## Measure token-endpoint throughput
-	$(PY) bench/token_endpoint.py
+BENCH_PEER := bench/peer
+
+$(BENCH_PEER)/node_modules/.installed: $(BENCH_PEER)/package.json $(BENCH_PEER)/package-lock.json
+	cd $(BENCH_PEER) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+bench: system $(VENV)/.installed $(BENCH_PEER)/node_modules/.installed ## Ours beside node oidc-provider (wrk, PostgreSQL): one table of req/s, CPU, latency, logins/s, memory
+	./bench/install-wrk
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv, the instance folder and caches
 	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -38,9 +37,11 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     if settings.issuer.startswith("http://"):
         # Development only: production settings refuse a non-HTTPS issuer.
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
-    _configure_logging(app)
+    from . import database, errors, federation, limits, messaging, metrics, observability, policy_store, web
 
-    from . import database, errors, federation, limits, messaging, policy_store, web
+    observability.configure_logging(app)
+    observability.init_app(app)  # first: the request id exists for every other hook
+    metrics.init_app(app)        # then the timer, which so wraps the other hooks
     from .console.account import bp as console_bp
     from .console.admin import bp as admin_bp
     from .console.delegations import bp as delegations_bp
@@ -85,11 +86,3 @@ def database_url(settings: Settings) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path)
     return url
-
-
-def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger("idp").handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logging.getLogger("idp").addHandler(handler)
-        logging.getLogger("idp").setLevel(logging.INFO)

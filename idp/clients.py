@@ -14,7 +14,7 @@ from .digests import digest, new_secret
 from .directory import AccountError
 from .extensions import db
 from .models import Client, Service
-from .models.oauth import AUTH_METHODS, GRANT_TYPES
+from .models.oauth import ACCESS_TOKEN_FORMATS, AUTH_METHODS, GRANT_TYPES
 from .oidc.claims import SCOPES_SUPPORTED
 
 
@@ -39,11 +39,14 @@ def create_client(
     jwks: dict[str, Any] | None = None,
     default_acr: str | None = None,
     client_id: str | None = None,
+    access_token_format: str | None = None,
 ) -> tuple[Client, str | None]:
     """Create a client; return it with its secret (``None`` for public or key clients).
 
-    The secret is shown once: only its SHA-256 digest is stored.
+    The secret is shown once: only its SHA-256 digest is stored. ``access_token_format``
+    ``None`` follows the configuration's ``oidc.access_token_format``.
     """
+    _check_access_token_format(access_token_format)
     if auth_method not in AUTH_METHODS:
         raise AccountError(f"auth method must be one of {', '.join(AUTH_METHODS)}")
     unknown = set(grant_types) - set(GRANT_TYPES)
@@ -77,7 +80,26 @@ def create_client(
         scope=scope,
         jwks=jwks,
         default_acr=default_acr,
+        access_token_format=access_token_format,
     )
     db.session.add(client)
     audit.record("client.created", client_id=client_id, auth_method=auth_method)
     return client, secret
+
+
+def _check_access_token_format(value: str | None) -> None:
+    if value is not None and value not in ACCESS_TOKEN_FORMATS:
+        raise AccountError(f"access token format must be one of {', '.join(ACCESS_TOKEN_FORMATS)}")
+
+
+def set_access_token_format(client_id: str, value: str | None) -> Client:
+    """Give a client opaque or JWT access tokens; ``None``: follow the configuration.
+
+    Tokens already issued keep their format: both kinds stay valid until they expire."""
+    _check_access_token_format(value)
+    client = db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one_or_none()
+    if client is None:
+        raise AccountError(f"no client {client_id!r}")
+    client.access_token_format = value
+    audit.record("client.updated", client_id=client_id, access_token_format=value or "default")
+    return client

@@ -9,11 +9,21 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .durations import parse_duration
 from .yamlfile import FileProblem, first_problem, read_mapping
@@ -46,6 +56,9 @@ class OIDCConfig(_Section):
     client_assertion_max_lifetime: Duration
     signing_alg: Literal["RS256", "ES256"]
     rsa_key_size: int
+    # Access tokens: opaque random strings, or JWTs (RFC 9068) signed like ID tokens.
+    # A client's own access_token_format overrides this.
+    access_token_format: Literal["opaque", "jwt"]
 
     @field_validator("rsa_key_size")
     @classmethod
@@ -167,6 +180,26 @@ class JobsConfig(_Section):
     max_attempts: int = Field(ge=1, le=50)
 
 
+class MetricsConfig(_Section):
+    """``/metrics`` (see :mod:`idp.metrics`): served to direct requests from
+    ``allowed_networks`` or bearing the token from ``IDP_METRICS_TOKEN``; 404 to anyone else."""
+
+    enabled: bool = True
+    allowed_networks: list[IPvAnyNetwork] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+    token: str | None = None   # from IDP_METRICS_TOKEN
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("must be 32 characters or more")
+        return value
+
+
+class LoggingConfig(_Section):
+    format: Literal["text", "json"] = "text"   # json: one object a line, with the request id
+
+
 class Settings(_Section):
     environment: Literal["development", "production"]
     issuer: str
@@ -180,6 +213,8 @@ class Settings(_Section):
     jobs: JobsConfig
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     upstreams: list[UpstreamConfig] = []
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     secret_key: str = ""
 
     @field_validator("upstreams")
@@ -263,6 +298,8 @@ def load_settings(
         sources.append(("$IDP_DATABASE_URL", {"database_url": environ["IDP_DATABASE_URL"]}))
     if environ.get("IDP_SECRET_KEY"):
         sources.append(("$IDP_SECRET_KEY", {"secret_key": environ["IDP_SECRET_KEY"]}))
+    if environ.get("IDP_METRICS_TOKEN"):
+        sources.append(("$IDP_METRICS_TOKEN", {"metrics": {"token": environ["IDP_METRICS_TOKEN"]}}))
     for variable, section, key in SECRET_VARIABLES:
         if environ.get(variable):
             sources.append((f"${variable}", {"messages": {section: {key: environ[variable]}}}))

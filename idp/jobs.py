@@ -27,6 +27,7 @@ from .clock import now
 from .extensions import db
 from .i18n import set_locale
 from .models import Job
+from .observability import current_request_id, new_request_id, request_id_var
 
 log = logging.getLogger("idp.jobs")
 
@@ -47,7 +48,11 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def enqueue(kind: str, **payload: Any) -> Job:
-    """Queue a job (committed with the caller's transaction)."""
+    """Queue a job (committed with the caller's transaction), with the id of the request
+    that queued it: the worker's log lines and audit events carry it too."""
+    request_id = current_request_id()
+    if request_id:
+        payload.setdefault("request_id", request_id)
     job = Job(kind=kind, payload=payload, created_at=now(), next_attempt_at=now())
     db.session.add(job)
     return job
@@ -74,6 +79,14 @@ def _claim(job_id: int) -> bool:
 
 def _run(job: Job) -> None:
     function = HANDLERS.get(job.kind)
+    token = request_id_var.set(job.payload.get("request_id") or new_request_id())
+    try:
+        _run_handler(job, function)
+    finally:
+        request_id_var.reset(token)
+
+
+def _run_handler(job: Job, function: Handler | None) -> None:
     try:
         if function is None:
             raise SendError(f"no handler for {job.kind!r}", retryable=False)

@@ -9,20 +9,30 @@ until everything it signed has expired.
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
+from sqlalchemy.exc import DBAPIError
 
 from .clock import now
 from .extensions import db
 from .models import SigningKey
 
+log = logging.getLogger("idp.keys")
+
 # Clock skew that relying parties commonly allow when they check exp.
 PUBLISH_LEEWAY = timedelta(minutes=5)
 # How long a process serves the JWKS before rereading the keys (and the max-age it sends).
-JWKS_REFRESH = timedelta(seconds=60)
+# IDP_JWKS_REFRESH_SECONDS (whole seconds, default 60) changes it for every node: shorter
+# for tests of several nodes, longer to read the database less.
+JWKS_REFRESH = timedelta(seconds=max(1, int(os.environ.get("IDP_JWKS_REFRESH_SECONDS", "60"))))
 # A new key is published this long before it signs: a process's copy, then a client's.
 PUBLISH_AHEAD = 2 * JWKS_REFRESH
 
@@ -92,12 +102,88 @@ def public_jwks() -> dict[str, Any]:
     return {"keys": [load(record.kid, record.private_jwk).as_dict(private=False) for record in published_keys()]}
 
 
-def signing_key_set() -> tuple[SigningKey, KeySet]:
-    """The current signing key record and a key set holding its private key."""
-    record = current_key()
-    if record is None:
+@dataclass(frozen=True)
+class Signer:
+    """A signing key as this process holds it: the parsed key and a key set around it."""
+
+    kid: str
+    alg: str
+    created_at: datetime
+    retired_at: datetime | None
+    key_set: KeySet = field(compare=False)
+
+    def signs_at(self, moment: datetime) -> bool:
+        return self.retired_at is None or self.retired_at > moment
+
+
+class SignerCache:
+    """The keys that may sign, read from the database at most every :data:`JWKS_REFRESH`.
+
+    Tokens are signed on every token request: reading the keys each time was one query per
+    token. Holding them as long as the JWKS is held is safe because a rotation's new key
+    signs only :data:`PUBLISH_AHEAD` (twice that period) after it is created, and each
+    key's ``retired_at`` is checked against the time of each signature, not of the read.
+    """
+
+    def __init__(self) -> None:
+        self._signers: tuple[Signer, ...] = ()
+        self._read_at: datetime | None = None
+        self._lock = threading.Lock()
+
+    def _fresh(self, moment: datetime) -> bool:
+        # No key yet (a server started before `idp init`): look again at the next token.
+        return (bool(self._signers) and self._read_at is not None
+                and timedelta(0) <= moment - self._read_at < JWKS_REFRESH)
+
+    def current(self) -> Signer | None:
+        moment = now()
+        if not self._fresh(moment):
+            with self._lock:
+                if not self._fresh(moment):
+                    self._reread(moment)
+        return _choose(self._signers, moment)
+
+    def _reread(self, moment: datetime) -> None:
+        try:
+            records = db.session.execute(
+                db.select(SigningKey)
+                .where((SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > moment))
+                .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
+            ).scalars().all()
+        except DBAPIError:
+            if not self._signers:
+                raise
+            log.warning("database unreachable: signing with the keys read at %s", self._read_at)
+            return
+        self._signers = tuple(
+            Signer(r.kid, r.alg, r.created_at, r.retired_at, KeySet([load(r.kid, r.private_jwk)])) for r in records
+        )
+        self._read_at = moment
+
+
+def _choose(signers: tuple[Signer, ...], moment: datetime) -> Signer | None:
+    """The newest key not retired at ``moment`` and published for :data:`PUBLISH_AHEAD`;
+    the very first key of an instance signs at once (as :func:`current_key`)."""
+    candidates = [s for s in signers if s.signs_at(moment)]
+    ready = next((s for s in candidates if s.created_at <= moment - PUBLISH_AHEAD), None)
+    return ready or (candidates[-1] if candidates else None)
+
+
+def signer() -> Signer:
+    """The key that signs now, from this process's copy (see :class:`SignerCache`)."""
+    cache: SignerCache | None = current_app.extensions.get("idp.signers")
+    if cache is None:
+        cache = current_app.extensions.setdefault("idp.signers", SignerCache())
+    found = cache.current()
+    if found is None:
         raise RuntimeError("no signing key: run `idp init` or `idp keys rotate`")
-    return record, KeySet([load(record.kid, record.private_jwk)])
+    return found
+
+
+def signing_key_set() -> tuple[Signer, KeySet]:
+    """The current signing key and a key set holding its private key."""
+    found = signer()
+    return found, found.key_set
 
 
 def load(kid: str, jwk: dict[str, Any]) -> RSAKey | ECKey:

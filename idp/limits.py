@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, Response, make_response, render_template
 from sqlalchemy import delete
 
+from . import metrics
 from .clock import now
 from .extensions import db
 from .models import RateLimitHit
@@ -74,6 +75,7 @@ def purge(longest_window: timedelta) -> int:
 def answer(limited: RateLimited, template: str = "error.html", **context: Any) -> Response:
     """The one answer to a reached limit: the page with its message and the time to
     come back, status 429 and ``Retry-After``."""
+    metrics.count_throttle(limited.scope, limited.message)
     context.setdefault("message", limited.message)
     body = render_template(template, error=limited.message, retry_at=limited.retry_at, **context)
     response = make_response(body, 429)

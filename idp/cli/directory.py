@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..clients import create_client
+from ..clients import create_client, set_access_token_format
 from ..directory import AccountError, create_account, create_establishment, create_service, get_service, random_password
 from ..extensions import db
 from ..models import Account, Client, Establishment
@@ -237,6 +237,7 @@ def _client_data(client: Client) -> dict:
         "grant_types": client.grant_types,
         "scope": client.scope,
         "default_acr": client.default_acr,
+        "access_token_format": client.access_token_format or "default",
     }
 
 
@@ -258,10 +259,12 @@ def clients() -> None:
 @click.option("--scope", default="openid profile email phone peps")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--default-acr", help="Minimum acr this client always requires.")
+@click.option("--access-token-format", type=click.Choice(["opaque", "jwt"]),
+              help="Opaque or JWT (RFC 9068) access tokens; default: oidc.access_token_format.")
 @json_option
 @with_app
 def clients_create(name, client_id, service_code, redirect_uris, logout_uris, auth_method,
-                   grant_types, scope, jwks_file, default_acr, as_json) -> None:
+                   grant_types, scope, jwks_file, default_acr, access_token_format, as_json) -> None:
     jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
     client, secret = create_client(
         name,
@@ -274,6 +277,7 @@ def clients_create(name, client_id, service_code, redirect_uris, logout_uris, au
         scope=scope,
         jwks=jwks,
         default_acr=default_acr,
+        access_token_format=access_token_format,
     )
     db.session.flush()
     data = _client_data(client)
@@ -285,11 +289,23 @@ def clients_create(name, client_id, service_code, redirect_uris, logout_uris, au
     emit(as_json, data, text)
 
 
+@clients.command("update")
+@click.argument("client_id")
+@click.option("--access-token-format", required=True, type=click.Choice(["opaque", "jwt", "default"]),
+              help="Opaque or JWT (RFC 9068) access tokens; default: follow oidc.access_token_format.")
+@json_option
+@with_app
+def clients_update(client_id: str, access_token_format: str, as_json: bool) -> None:
+    client = set_access_token_format(client_id, None if access_token_format == "default" else access_token_format)
+    emit(as_json, _client_data(client), f"Client {client.client_id}: access tokens {access_token_format}.")
+
+
 @clients.command("list")
 @json_option
 @with_app
 def clients_list(as_json: bool) -> None:
     rows = [_client_data(c) for c in db.session.execute(db.select(Client).order_by(Client.name)).scalars()]
-    text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']})  "
+    text = "\n".join(f"{r['client_id']}  {r['name']}  ({r['token_endpoint_auth_method']}, "
+                     f"{r['access_token_format']} access tokens)  "
                      f"{' '.join(r.get('redirect_uris') or []) or '-'}" for r in rows)
     emit(as_json, rows, text or "No clients.")

@@ -19,6 +19,7 @@ from .provenance import CarriesProvenance
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+ACCESS_TOKEN_FORMATS = ("opaque", "jwt")  # jwt: RFC 9068, signed like ID tokens
 
 
 class Client(db.Model):
@@ -38,6 +39,8 @@ class Client(db.Model):
     scope: Mapped[str] = mapped_column(Text, default="openid")
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     default_acr: Mapped[str | None] = mapped_column(String(128))
+    # "opaque" or "jwt" for this client; None follows oidc.access_token_format.
+    access_token_format: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
     service: Mapped[Service | None] = relationship()

@@ -92,7 +92,6 @@ def select(
     establishment: str | None = None,
 ) -> dict[str, Any]:
     """The claims to release in ``member`` (``userinfo`` or ``id_token``)."""
-    available = account_claims(account, establishment)
     names: list[str] = []
     if include_scope_claims:
         for scope_name in scope.split():
@@ -101,4 +100,7 @@ def select(
     requested = ((claims_request or {}).get(member) or {}).keys()
     # A claims request can pick claims individually, but never beyond the granted scopes.
     names.extend(name for name in requested if name in allowed)
+    if not names:
+        return {}  # most ID tokens: nothing to read about the account's establishment
+    available = account_claims(account, establishment)
     return {name: available[name] for name in dict.fromkeys(names) if available.get(name) is not None}

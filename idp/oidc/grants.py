@@ -9,6 +9,8 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from flask import current_app
+from sqlalchemy import bindparam
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..clock import now
@@ -46,16 +48,25 @@ class S256Required(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-def _usable_account(account_id: int | None, client: Client, provenance: Provenance | None) -> Account | None:
+def _usable_account(account: Account | None, client: Client, provenance: Provenance | None) -> Account | None:
     """The account, if it may still log in and still has the right to the client's service
-    in the establishment it acts for (its own, or one that delegated to it)."""
-    if account_id is None:
-        return None
-    account = db.session.get(Account, account_id)
+    in the establishment it acts for (its own, or one that delegated to it).
+
+    ``account`` comes from the code's or the token's relationship, so that the second
+    check of a request (Authlib asks twice) finds it, and its rights, already loaded."""
     if account is None or not account.is_usable(now().date()):
         return None
     establishment = provenance.establishment if provenance is not None else None
     return account if has_right(account, client.service, establishment) else None
+
+
+# The code, its account and the account's rights in one query (authenticate_user reads
+# them), built once.
+_CODE_BY_DIGEST = (
+    db.select(AuthorizationCode)
+    .options(joinedload(AuthorizationCode.account).joinedload(Account.rights))
+    .where(AuthorizationCode.code_digest == bindparam("digest"))
+)
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -83,8 +94,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
         record: AuthorizationCode | None = db.session.execute(
-            db.select(AuthorizationCode).filter_by(code_digest=digest(code))
-        ).scalar_one_or_none()
+            _CODE_BY_DIGEST, {"digest": digest(code)}
+        ).unique().scalar_one_or_none()
         if record is None or record.client_id != client.client_id:
             return None
         if record.used_at is not None:
@@ -104,7 +115,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("Invalid 'code' in request.")
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
-        return _usable_account(authorization_code.account_id, self.request.client, authorization_code.provenance)
+        return _usable_account(authorization_code.account, self.request.client, authorization_code.provenance)
 
 
 class OpenIDConnectCode(OpenIDCode):
@@ -140,12 +151,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not record.refresh_is_usable():
             return None
         # A locked, expired or no longer entitled account makes the grant invalid.
-        if _usable_account(record.account_id, self.request.client, record.provenance) is None:
+        if _usable_account(record.account, self.request.client, record.provenance) is None:
             return None
         return record
 
     def authenticate_user(self, refresh_token: Token) -> Account | None:
-        return _usable_account(refresh_token.account_id, self.request.client, refresh_token.provenance)
+        return _usable_account(refresh_token.account, self.request.client, refresh_token.provenance)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
         if not tokens.claim_once(Token.refresh_used_at, refresh_token.id, Token):

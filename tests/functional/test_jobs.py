@@ -40,7 +40,7 @@ def test_known_and_unknown_requests_do_the_same_work(actors, app):
     with app.app_context():
         jobs = db.session.execute(db.select(Job).order_by(Job.id)).scalars().all()
         assert [job.kind for job in jobs] == ["recovery.password_reset"] * 2
-        assert {tuple(sorted(job.payload)) for job in jobs} == {("email", "identifier", "ip", "locale")}
+        assert {tuple(sorted(job.payload)) for job in jobs} == {("email", "identifier", "ip", "locale", "request_id")}
         # Nothing about the account was touched by either page: the worker does that.
         assert db.session.execute(db.select(PasswordReset)).first() is None
 
@@ -79,3 +79,4 @@ def test_a_claimed_job_is_not_done_twice(actors, app):
         assert jobs._claim(job_id) is True
         assert jobs._claim(job_id) is False  # another worker holds it
     assert actors.run_jobs() == 0
+

@@ -41,7 +41,7 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 class LiveIdP:
     def __init__(self, base: Path, database_url: str, workers: int = 2, config: dict | None = None,
-                 env: dict | None = None, port: int | None = None):
+                 env: dict | None = None, port: int | None = None, gunicorn_args: list[str] | None = None):
         base.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
@@ -58,6 +58,7 @@ class LiveIdP:
         self.config.write_text(json.dumps(settings), encoding="utf-8")
         self.env = {**os.environ, "IDP_CONFIG": str(self.config), **(env or {})}
         self.workers = workers
+        self.gunicorn_args = gunicorn_args or []  # e.g. ["-c", "config/gunicorn.conf.py"]
         self.process: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None  # `idp worker`: the queued emails
         self.log_path = base / "gunicorn.log"
@@ -87,7 +88,7 @@ class LiveIdP:
         self.idp("init")
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "--no-control-socket", "--workers", str(self.workers),
-             "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
+             "--bind", f"127.0.0.1:{self.port}", *self.gunicorn_args, "wsgi:app"],
             env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.worker = subprocess.Popen([str(BIN / "idp"), "worker"], env=self.env, cwd=ROOT,
