@@ -11,11 +11,12 @@ server outage loses nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 
 from connectors.senders import Message
 
@@ -85,6 +86,24 @@ def _send(address: str, template: str, **context: object) -> None:
     messaging.send(Message(channel="email", to=address, subject=subject, body=body))  # SendError: retried
 
 
+def send_password_link(account: Account, lifetime: timedelta, send: Callable[[str], None]) -> None:
+    """Send a single-use link to the password page (a reset, or a new account's welcome).
+
+    The link is committed before the email leaves, so it works the moment it arrives; if
+    the email cannot leave, the link is removed: no link exists without its email."""
+    token = new_secret(32)
+    reset = PasswordReset(digest=digest(token), account_id=account.id, expires_at=now() + lifetime)
+    db.session.add(reset)
+    db.session.commit()
+    try:
+        send(current_app.config["IDP"].issuer + url_for("recovery.reset_password", token=token))
+    except Exception:
+        db.session.rollback()
+        db.session.execute(delete(PasswordReset).where(PasswordReset.id == reset.id))
+        db.session.commit()
+        raise
+
+
 @jobs.handler("recovery.password_reset")
 def send_reset_link(payload: dict) -> None:
     """The worker's part of a reset request: the link goes only to a matching account."""
@@ -95,12 +114,10 @@ def send_reset_link(payload: dict) -> None:
     if account is None or account.status == "expired":
         audit.record("recovery.password_unknown", ip=payload.get("ip"))
         return
-    token = new_secret(32)
     lifetime = current_policy().passwords.reset_link_lifetime
-    db.session.add(PasswordReset(digest=digest(token), account_id=account.id, expires_at=now() + lifetime))
-    link = current_app.config["IDP"].issuer + url_for("recovery.reset_password", token=token)
-    _send(account.email, "password_reset", identifier=account.identifier, link=link,
-          minutes=int(lifetime.total_seconds() // 60))
+    send_password_link(account, lifetime, lambda link: _send(
+        account.email, "password_reset", identifier=account.identifier, link=link,
+        minutes=int(lifetime.total_seconds() // 60)))
     audit.record("recovery.password_link_sent", account_id=account.id, ip=payload.get("ip"))
 
 

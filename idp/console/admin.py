@@ -33,7 +33,6 @@ from connectors.senders import Message
 
 from .. import audit, devices, jobs, lockout, messaging
 from ..clock import now
-from ..digests import digest, new_secret
 from ..directory import (
     AccountError,
     create_account,
@@ -43,9 +42,10 @@ from ..directory import (
     usable_administrators,
 )
 from ..extensions import db
-from ..models import Account, AuditEvent, PasswordReset, Service
+from ..models import Account, AuditEvent, Service
 from ..models.accounts import CIVILITIES, PROFILES
 from ..policy_store import current_policy
+from ..recovery import send_password_link
 from ..web import check_csrf
 from .access import administrator, require_code
 from .admin_forms import FormError, error_text, form_choice, form_date, form_text, submitted, values_of
@@ -207,16 +207,17 @@ def send_welcome(payload: dict[str, Any]) -> None:
     account = db.session.get(Account, payload["account_id"])
     if account is None:
         return  # deleted since: nobody to welcome
-    token = new_secret(32)
     lifetime = current_policy().passwords.welcome_link_lifetime
-    db.session.add(PasswordReset(digest=digest(token), account_id=account.id, expires_at=now() + lifetime))
-    link = current_app.config["IDP"].issuer + url_for("recovery.reset_password", token=token)
     hours = int(lifetime.total_seconds() // 3600)
-    subject, body = messaging.render_message(
-        "welcome", account=account, identifier=account.identifier, link=link,
-        days=hours // 24 if hours >= 24 and hours % 24 == 0 else 0, hours=hours,
-        establishment=account.establishment.name)
-    messaging.send(Message(channel="email", to=account.email, subject=subject, body=body))  # SendError: retried
+
+    def send(link: str) -> None:
+        subject, body = messaging.render_message(
+            "welcome", account=account, identifier=account.identifier, link=link,
+            days=hours // 24 if hours >= 24 and hours % 24 == 0 else 0, hours=hours,
+            establishment=account.establishment.name)
+        messaging.send(Message(channel="email", to=account.email, subject=subject, body=body))  # SendError: retried
+
+    send_password_link(account, lifetime, send)
     audit.record("account.welcome_sent", account_id=account.id, ip=payload.get("ip"))
 
 

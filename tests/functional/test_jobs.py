@@ -80,3 +80,22 @@ def test_a_claimed_job_is_not_done_twice(actors, app):
         assert jobs._claim(job_id) is False  # another worker holds it
     assert actors.run_jobs() == 0
 
+
+def test_the_link_is_committed_before_its_email_leaves(actors, app, monkeypatch):
+    """A person may click the link the moment it arrives: another connection (a gunicorn
+    worker) must already see it."""
+    from sqlalchemy import select
+
+    from idp import messaging
+
+    identifier = actors.account(email="alice@mairie.example")
+    _ask(actors, identifier, "alice@mairie.example")
+    seen = []
+
+    def send(message):
+        with db.engine.connect() as other:  # not the worker's session
+            seen.append(other.execute(select(PasswordReset.id)).all())
+
+    monkeypatch.setattr(messaging, "send", send)
+    assert actors.run_jobs() == 1
+    assert len(seen) == 1 and len(seen[0]) == 1
