@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 NODE_DIR := tests/live/node
 PORT ?= 5000
-ISSUER := http://127.0.0.1:$(PORT)
+ISSUER ?= http://127.0.0.1:$(PORT)
 
 .PHONY: help run demo test lint bench clean system
 
@@ -20,16 +20,15 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --silent
 	touch $@
 
-run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and serve on 127.0.0.1:$(PORT) (PORT=N), with the worker
-	IDP_ISSUER=$(ISSUER) $(VENV)/bin/idp init --demo
-	@IDP_ISSUER=$(ISSUER) $(PY) -m idp.demo_banner
-	export IDP_ISSUER=$(ISSUER); $(VENV)/bin/idp worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	IDP_ISSUER=$(ISSUER) PORT=$(PORT) $(VENV)/bin/gunicorn -c config/gunicorn.conf.py
-
-demo: $(VENV)/.installed ## Run the IdP (127.0.0.1:$(PORT)) and the RNCPS example app (http://127.0.0.1:5001) side by side
+run: $(VENV)/.installed ## Initialise instance/ (database, keys, demo data) and serve on 127.0.0.1:$(PORT) (PORT=N), with the worker and the demo application (http://127.0.0.1:5002)
 	IDP_ISSUER=$(ISSUER) $(VENV)/bin/idp init --demo
 	@IDP_ISSUER=$(ISSUER) $(PY) -m idp.demo_banner
 	IDP_ISSUER=$(ISSUER) $(PY) examples/run_demo.py
+
+demo: $(VENV)/.installed ## As run, plus the RNCPS example app (http://127.0.0.1:5001), which asks for the multi-factor level
+	IDP_ISSUER=$(ISSUER) $(VENV)/bin/idp init --demo
+	@IDP_ISSUER=$(ISSUER) $(PY) -m idp.demo_banner
+	IDP_ISSUER=$(ISSUER) $(PY) examples/run_demo.py --rncps
 
 system: ## Install the system packages the tests need (chromium, node, psql) and start PostgreSQL and Redis
 	./.ci/install

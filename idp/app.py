@@ -37,7 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     if settings.issuer.startswith("http://"):
         # Development only: production settings refuse a non-HTTPS issuer.
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
-    from . import database, errors, federation, limits, messaging, metrics, observability, policy_store, web
+    from . import database, errors, federation, limits, messaging, metrics, observability, policy_store, theme, web
 
     observability.configure_logging(app)
     observability.init_app(app)  # first: the request id exists for every other hook
@@ -56,6 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     policy_store.init_app(app)
     database.init_app(app)
     web.init_app(app)
+    theme.init_app(app)
     messaging.init_app(app)
     federation.init_app(app)
     server.init_app(app)

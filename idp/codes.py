@@ -46,6 +46,17 @@ def channel_for(policy: Policy, phone: str) -> str:
     return getattr(policy.channels, parse_phone(phone).line_type)
 
 
+def voice_offered(policy: Policy, phone: str) -> bool:
+    """Whether the code page may offer a voice call to a number whose codes go by SMS."""
+    if not policy.codes.voice_on_request or channel_for(policy, phone) != "sms":
+        return False
+    try:
+        check_destination(parse_phone(phone), policy.phones.allowed_regions, "voice")
+    except PhoneError:
+        return False
+    return True
+
+
 def latest(flow: LoginFlow) -> OneTimeCode | None:
     return db.session.execute(
         db.select(OneTimeCode).filter_by(flow_id=flow.id).order_by(OneTimeCode.id.desc()).limit(1)
@@ -76,9 +87,11 @@ def _count_send(account: Account, phone: str) -> None:
         rate_limits.hit(key)
 
 
-def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetime: timedelta) -> OneTimeCode:
+def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetime: timedelta,
+          by_voice: bool = False) -> OneTimeCode:
     """Send a new code to ``phone`` for ``flow``; raise RateLimited (too soon after the
-    previous code, or a send limit reached) or SendError.
+    previous code, or a send limit reached) or SendError. ``by_voice`` asks for a voice
+    call where :func:`voice_offered` allows it (the policy's channel otherwise).
 
     The previous code is voided only once the new one is sent, so a provider failure
     leaves the user where they were."""
@@ -86,7 +99,7 @@ def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetim
     moment = now()
     if previous is not None and previous.created_at + policy.codes.resend_delay > moment:
         raise rate_limits.RateLimited(previous.created_at + policy.codes.resend_delay, "code.too_soon")
-    channel = channel_for(policy, phone)
+    channel = "voice" if by_voice and voice_offered(policy, phone) else channel_for(policy, phone)
     try:  # the policy may have narrowed the destinations since the number was stored
         check_destination(parse_phone(phone), policy.phones.allowed_regions, channel)
     except PhoneError as exc:

@@ -7,6 +7,7 @@ Every problem is reported as :class:`ConfigError` naming the file, the key and t
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network
@@ -200,6 +201,42 @@ class LoggingConfig(_Section):
     format: Literal["text", "json"] = "text"   # json: one object a line, with the request id
 
 
+def _link(value: str) -> str:
+    parts = urlsplit(value)
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be a path on this site (/...) or an absolute http(s) URL")
+    return value
+
+
+class SiteLinks(_Section):
+    """The footer's links that RGAA requires; the defaults are the provider's own pages."""
+
+    legal: str = "/mentions-legales"
+    privacy: str = "/donnees-personnelles"
+    accessibility: str = "/accessibilite"
+
+    _links_are_urls = field_validator("legal", "privacy", "accessibility")(_link)
+
+
+class SiteConfig(_Section):
+    """What the operator states about the service (see README, "Pages and theme")."""
+
+    publisher: str = "PEP's"          # named by the legal notice and the accessibility statement
+    links: SiteLinks = SiteLinks()
+    accessibility_status: Literal["full", "partial", "none"] = "partial"  # RGAA: totalement/partiellement/non conforme
+    support: str | None = None         # whom agents contact when no administrator can be named (email or URL)
+    theme_dir: str | None = None       # templates/, static/ and i18n/ overriding the defaults
+
+    @field_validator("support")
+    @classmethod
+    def _support(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            return value
+        return _link(value)
+
+
 class Settings(_Section):
     environment: Literal["development", "production"]
     issuer: str
@@ -215,6 +252,7 @@ class Settings(_Section):
     upstreams: list[UpstreamConfig] = []
     metrics: MetricsConfig = MetricsConfig()
     logging: LoggingConfig = LoggingConfig()
+    site: SiteConfig = SiteConfig()
     secret_key: str = ""
 
     @field_validator("upstreams")
@@ -328,7 +366,14 @@ def load_settings(
         raise ConfigError(source_of(key), key, problem) from None
     _check_environment(settings, source_of)
     _check_secrets(settings, source_of)
+    _check_theme(settings, source_of)
     return settings
+
+
+def _check_theme(settings: Settings, source_of) -> None:
+    folder = settings.site.theme_dir
+    if folder is not None and not settings.path(folder).is_dir():
+        raise ConfigError(source_of("site.theme_dir"), "site.theme_dir", f"{folder} is not a folder")
 
 
 def _check_secrets(settings: Settings, source_of) -> None:

@@ -20,6 +20,7 @@ def main() -> None:
     if client:
         print(f"  demo client   client_id {client['client_id']}  secret {client['client_secret']}  "
               f"redirect URI {DEMO_REDIRECT_URI}")
+        print(f"Demo application: {DEMO_REDIRECT_URI.removesuffix('/callback')}  (\"Se connecter avec PEP's\")")
     rncps = data.get("rncps") or {}
     if rncps:
         print(f"  RNCPS example client_id {rncps['client_id']}  redirect URI {RNCPS_REDIRECT_URI} "

@@ -18,7 +18,7 @@ from .clock import now
 from .digests import new_secret
 from .extensions import db
 from .models import Account, TrustedDevice
-from .web import set_cookie
+from .web import read_cookie, set_cookie
 from .workstations import short_workstation
 
 DEVICE_COOKIE = "__Host-idp-device"
@@ -31,7 +31,7 @@ def _browser_summary() -> str:
 
 
 def _cookie_ids() -> list[str]:
-    value = request.cookies.get(DEVICE_COOKIE)
+    value = read_cookie(DEVICE_COOKIE)
     if not value:
         return []
     try:

@@ -82,5 +82,5 @@ def end_session():
     db.session.commit()
     if target:
         return redirect(target)
-    return render_template("logged_out.html")
+    return render_template("logged_out.html", client=client)
 

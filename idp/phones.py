@@ -101,3 +101,19 @@ def check_destination(phone: Phone, allowed_regions: Iterable[str], channel: str
 def mask(e164: str) -> str:
     """Show a number without giving it away: +33 6 •• •• •• 78."""
     return e164[:4] + "•" * max(0, len(e164) - 6) + e164[-2:]
+
+
+def readable(e164: str | None) -> str:
+    """A number written as people dial it from France: ``06 12 34 56 78``, ``0690 12 34 56``
+    overseas, and the international form where no leading 0 reaches it (``+508 41 12 34``)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164)
+    except NumberParseException:
+        return e164
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    region = phonenumbers.region_code_for_number(number)
+    if national.startswith("0") and region in FRENCH_REGIONS and region != "PM":  # PM: own trunk code
+        return national
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

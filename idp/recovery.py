@@ -149,7 +149,7 @@ def reset_password():
     token = request.values.get("token")
     reset = _live_reset(token)
     if request.method == "GET":
-        return render_template("reset_password.html", token=token)
+        return render_template("reset_password.html", token=token, minimum=current_policy().passwords.min_length)
     check_csrf()
     password, again = request.form.get("password", ""), request.form.get("password_again", "")
     error = None

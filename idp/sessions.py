@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g
 
 from . import audit
 from .clock import epoch, now
@@ -10,14 +10,14 @@ from .digests import digest, new_secret
 from .extensions import db
 from .models import Account, LoginSession
 from .provenance import LoginMethod, Provenance
-from .web import SESSION_COOKIE, clear_cookie, set_cookie
+from .web import SESSION_COOKIE, clear_cookie, read_cookie, set_cookie
 
 
 def current_session() -> LoginSession | None:
     """The active session of this browser, if any (cached for the request)."""
     if "login_session" not in g:
         g.login_session = None
-        value = request.cookies.get(SESSION_COOKIE)
+        value = read_cookie(SESSION_COOKIE)
         if value:
             found = db.session.execute(
                 db.select(LoginSession).filter_by(digest=digest(value))

@@ -1,31 +1,27 @@
 """Workstations as people name them: a user-agent string read as ``Firefox 128 · Windows``.
 
-Werkzeug no longer parses user agents; the few browsers and systems the platform's
-agents use are enough to name a trusted workstation and a line of "Mon historique".
+Werkzeug no longer parses user agents (2.1); the maintained ``ua-parser`` project and its
+regular expressions name the browser and the system. Its pure-Python resolver compiles
+each expression only when first needed and a small cache answers the usual few browsers
+of an establishment, so a worker pays neither the memory of the whole set nor a
+native extension.
 """
 
 from __future__ import annotations
 
-import re
+from functools import cache
 
-_BROWSERS = (
-    (r"Edg(?:e|A|iOS)?/(\d+)", "Edge"),
-    (r"(?:OPR|Opera)/(\d+)", "Opera"),
-    (r"SamsungBrowser/(\d+)", "Samsung Internet"),
-    (r"(?:Firefox|FxiOS)/(\d+)", "Firefox"),
-    (r"(?:Chrome|CriOS|Chromium)/(\d+)", "Chrome"),
-    (r"Version/(\d+)[\d.]* (?:Mobile/\S+ )?Safari/", "Safari"),
-    (r"(?:MSIE |Trident/.*rv:)(\d+)", "Internet Explorer"),
-)
-_PLATFORMS = (
-    (r"Windows", "Windows"),
-    (r"Android", "Android"),
-    (r"iPhone|iPad|iPod", "iOS"),
-    (r"Macintosh|Mac OS X", "macOS"),
-    (r"CrOS", "ChromeOS"),
-    (r"Linux|X11", "Linux"),
-)
+from ua_parser import BasicResolver, Parser
+from ua_parser.caching import CachingResolver, Lru
+from ua_parser.loaders import load_lazy_builtins
+
 AGENT_SHOWN = 40  # characters of a user-agent that names no known browser
+_SYSTEMS = {"Mac OS X": "macOS", "Chrome OS": "ChromeOS"}  # the names people use today
+
+
+@cache
+def _parser() -> Parser:
+    return Parser(CachingResolver(BasicResolver(load_lazy_builtins()), Lru(256)))
 
 
 def short_workstation(agent: str | None) -> str:
@@ -33,17 +29,14 @@ def short_workstation(agent: str | None) -> str:
     no known browser is cut short."""
     if not agent:
         return ""
+    agent = " ".join(agent.split())[:512]
+    found = _parser().parse(agent)
     parts = []
-    for pattern, name in _BROWSERS:
-        match = re.search(pattern, agent)
-        if match:
-            parts.append(f"{name} {match.group(1)}")
-            break
-    for pattern, name in _PLATFORMS:
-        if re.search(pattern, agent):
-            parts.append(name)
-            break
+    if found.user_agent is not None and found.user_agent.family != "Other":
+        browser = found.user_agent
+        parts.append(f"{browser.family} {browser.major}" if browser.major else browser.family)
+    if found.os is not None and found.os.family != "Other":
+        parts.append(_SYSTEMS.get(found.os.family, found.os.family))
     if parts:
         return " · ".join(parts)
-    agent = " ".join(agent.split())
     return agent if len(agent) <= AGENT_SHOWN else agent[:AGENT_SHOWN - 1] + "…"

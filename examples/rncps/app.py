@@ -9,6 +9,9 @@ each bearer token and honours it only if it was issued to this application
 Run beside the IdP with ``make demo``; configuration from the environment:
 ``RNCPS_ISSUER``, ``RNCPS_CLIENT_ID``, ``RNCPS_CLIENT_SECRET``, ``RNCPS_BASE_URL``,
 ``RNCPS_SECRET_KEY``, ``RNCPS_MAX_AGE`` (seconds; an older authentication is refused).
+
+``make run`` starts the same application as the plain demo application of the ``demo``
+client (``RNCPS_TITLE``, and ``RNCPS_ACR=""``: it takes whatever level the policy gives).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ MFA = "urn:peps:acr:mfa"
 SERVICE = "rncps"  # the IdP's service code whose right this API demands
 MAX_AGE = 3600  # by default, the API wants an authentication of the last hour
 
-PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>RNCPS (démo)</title></head>
-<body><h1>RNCPS — démonstration</h1>
+PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><h1>{{ title }}</h1>
 {% if user %}<p id="who">Connecté : {{ user.get("name") or user["sub"] }} — acr {{ user["acr"] }}
 (amr {{ user["amr"]|join(", ") }})</p>
 <p>Jeton d'accès pour l'API : <code id="token">{{ token }}</code></p>
@@ -44,10 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
         "BASE_URL": os.environ.get("RNCPS_BASE_URL", "http://127.0.0.1:5001"),
         "SECRET_KEY": os.environ.get("RNCPS_SECRET_KEY") or secrets.token_urlsafe(32),
         "MAX_AGE": int(os.environ.get("RNCPS_MAX_AGE", MAX_AGE)),
+        "TITLE": os.environ.get("RNCPS_TITLE", "RNCPS — démonstration"),
+        "ACR": os.environ.get("RNCPS_ACR", MFA),  # "": no level demanded
     }
     settings.update(config or {})
     app.config.update(settings)
-    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
+    # Cookies ignore ports: each example application on 127.0.0.1 keeps its own session cookie.
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_NAME=f"{app.config['CLIENT_ID']}-session")
     if app.config["ISSUER"].startswith("http://"):
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # loopback demo only
     oauth = OAuth(app)
@@ -61,17 +68,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/")
     def home():
-        return render_template_string(PAGE, user=session.get("user"), token=session.get("access_token"))
+        return render_template_string(PAGE, user=session.get("user"), token=session.get("access_token"),
+                                      title=app.config["TITLE"])
 
     @app.get("/login")
     def login():
-        return oauth.peps.authorize_redirect(app.config["BASE_URL"] + url_for("callback"), acr_values=MFA)
+        extra = {"acr_values": app.config["ACR"]} if app.config["ACR"] else {}
+        return oauth.peps.authorize_redirect(app.config["BASE_URL"] + url_for("callback"), **extra)
 
     @app.get("/callback")
     def callback():
         token = oauth.peps.authorize_access_token()  # checks state, PKCE, ID token signature, nonce
         claims = token["userinfo"]
-        if claims.get("acr") != MFA:
+        if app.config["ACR"] and claims.get("acr") != app.config["ACR"]:
             abort(403, description="the IdP returned a lower authentication level")
         session["user"] = dict(claims)
         session["access_token"] = token["access_token"]

@@ -35,7 +35,7 @@ from ..models import AuthorizationCode, Client, LoginSession
 from ..oidc.tokens import claim_once
 from ..policy_store import current_policy
 from ..sessions import current_session
-from ..web import set_cookie
+from ..web import clear_cookie, read_cookie, set_cookie
 
 CONSOLE_CLIENT = "idp-console"
 LOGIN_COOKIE = "__Host-idp-console"
@@ -84,7 +84,7 @@ def start_login(next_path: str) -> BaseResponse:
 def callback() -> BaseResponse:
     """``/account/callback``: redeem the console's code, then go where the user was going."""
     try:
-        state, verifier, next_path = signing.loads("console-login", request.cookies.get(LOGIN_COOKIE, ""),
+        state, verifier, next_path = signing.loads("console-login", read_cookie(LOGIN_COOKIE) or "",
                                                    LOGIN_MAX_AGE)
     except (signing.InvalidToken, ValueError, TypeError):
         abort(400, description="flow_expired")
@@ -105,7 +105,7 @@ def callback() -> BaseResponse:
         abort(400, description="flow_expired")
     db.session.commit()
     response = redirect(_local(next_path))
-    response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
+    clear_cookie(response, LOGIN_COOKIE)
     return response
 
 

@@ -68,7 +68,9 @@ EMAIL_LINK_MAX_AGE = 24 * 3600  # seconds: the emailed confirmation link works f
 @signed_in
 def overview() -> str:
     account = g.account
-    return render_template("account.html", account=account, devices=devices.listed(account))
+    this_browser = devices.record_for(account)
+    return render_template("account.html", account=account, devices=devices.listed(account),
+                           this_browser=this_browser.id if this_browser else None)
 
 
 @bp.post("/devices/<int:device_id>/revoke")

@@ -30,19 +30,22 @@ def _target_phone(flow: LoginFlow) -> str:
 def _page_values(flow: LoginFlow, context: dict[str, Any]) -> dict[str, Any]:
     record = codes.latest(flow)
     phone = _target_phone(flow)
-    channel = record.channel if record else codes.channel_for(current_policy(), phone)
-    return {"masked": mask(phone), "channel": channel, **context}
+    policy = current_policy()
+    channel = record.channel if record else codes.channel_for(policy, phone)
+    voice = channel == "sms" and codes.voice_offered(policy, phone)
+    return {"masked": mask(phone), "channel": channel, "voice_offered": voice, **context}
 
 
 def _code_page(flow: LoginFlow, context: dict[str, Any], status: int = 200, **extra: Any):
     return render_template("code.html", **extra, **_page_values(flow, context)), status
 
 
-def _send(flow: LoginFlow, context: dict[str, Any]):
+def _send(flow: LoginFlow, context: dict[str, Any], by_voice: bool = False):
     """Send a code and show the form; on trouble, say what happened and keep the flow."""
     policy = current_policy()
     try:
-        codes.issue(policy, flow, flow.account, _target_phone(flow), flow.state.decision.code_lifetime)
+        codes.issue(policy, flow, flow.account, _target_phone(flow), flow.state.decision.code_lifetime,
+                    by_voice=by_voice)
     except limits.RateLimited as limited:
         return limits.answer(limited, "code.html", **_page_values(flow, context))
     except SendError as exc:
@@ -81,8 +84,8 @@ def code(flow: LoginFlow, context: dict[str, Any]):
         if not record.is_live(now()):
             return _code_page(flow, context, error="code.expired")
         return _code_page(flow, context)
-    if request.form.get("action") == "resend":
-        return _send(flow, context)
+    if request.form.get("action") in ("resend", "voice"):
+        return _send(flow, context, by_voice=request.form["action"] == "voice")
 
     result = codes.verify(policy, flow, request.form.get("code", ""))
     if not result.ok:

@@ -67,6 +67,8 @@ class Codes(_Section):
     resend_delay: Duration
     max_attempts: int = Field(ge=1, le=10)
     send_limits: SendLimits
+    # A number whose codes go by SMS may ask for a voice call instead (French numbers only).
+    voice_on_request: bool = False
 
 
 class Channels(_Section):

@@ -21,7 +21,7 @@ def test_odd_characters_in_redirect_uri_or_response_type_get_a_page(actors, rp, 
         response = actors.authorize(rp[0], challenge, **params)
         assert response.status_code == 400, params
         assert "Location" not in response.headers  # never sent anywhere
-        assert "Une erreur est survenue" in page_text(response)
+        assert "<h1>Demande non valide</h1>" in page_text(response)  # an error page that says what happened
 
 
 @pytest.mark.parametrize("credentials", [

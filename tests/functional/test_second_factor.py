@@ -1,6 +1,7 @@
 """The second factor, read from the outbox like a user reads their phone: phone entry,
 codes by SMS and voice, trusted devices, step-up, lockout."""
 
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -9,6 +10,7 @@ import pytest
 from idp import codes
 from idp.clock import travel
 from idp.extensions import db
+from idp.i18n import local_date
 from idp.models import Account, AuditEvent, OneTimeCode, TrustedDevice
 from tests.helpers import PASSWORD, Actors, page_text, pkce_pair
 
@@ -150,6 +152,37 @@ def test_resend_waits_for_the_delay_and_a_new_code_voids_the_old(actors, app, rp
     assert "code=" in final.headers["Location"]
 
 
+def test_an_sms_number_may_ask_for_the_code_by_voice_call(actors, app, rp):
+    identifier = actors.account()  # a mobile: codes go by SMS
+    code_url, page = _to_code_page(actors, rp, identifier)
+    assert "Recevoir le code par appel vocal" in page_text(page)
+    with travel(timedelta(minutes=2)):  # a new send waits for the resend delay like any other
+        called = actors.post_form(code_url, {"action": "voice"}, form_index=2, page=page)
+    assert called.status_code == 200 and "appel" in page_text(called)
+    assert [m["channel"] for m in actors.outbox()] == ["sms", "voice"]
+    assert "Recevoir le code par appel vocal" not in page_text(called)  # already a call
+    with travel(timedelta(minutes=2)):
+        final = actors.finish_login(actors.post_form(code_url, {"code": actors.last_code()}, page=called))
+    assert "code=" in final.headers["Location"]
+    with app.app_context():
+        session = db.session.execute(db.select(AuditEvent).filter_by(event="session.start")).scalar_one()
+        assert "tel" in session.detail["amr"] and "sms" not in session.detail["amr"]
+
+
+def test_the_voice_call_is_offered_only_where_the_policy_allows_it(actors, app, rp):
+    actors.edit_policy("  voice_on_request: true", "  voice_on_request: false")
+    identifier = actors.account()
+    code_url, page = _to_code_page(actors, rp, identifier)
+    assert "Recevoir le code par appel vocal" not in page_text(page)
+    with travel(timedelta(minutes=2)):  # a forged request gets the policy's channel, SMS
+        resent = actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page)
+        assert resent.status_code == 200
+    with travel(timedelta(minutes=4)):
+        forged = actors.post_form(code_url, {"action": "voice"}, form_index=1, page=page)
+    assert forged.status_code == 200
+    assert [m["channel"] for m in actors.outbox()] == ["sms", "sms", "sms"]
+
+
 def test_send_limit_per_account(actors, app, rp):
     identifier = actors.account()
     code_url, page = _to_code_page(actors, rp, identifier)
@@ -267,6 +300,13 @@ def test_the_user_sees_and_revokes_trusted_workstations(actors, app, rp):
     assert page.status_code == 200 and "Mes postes de confiance" in page_text(page)
     with app.app_context():
         device = db.session.execute(db.select(TrustedDevice)).scalar_one()
+        phone = db.session.get(Account, device.account_id).phone
+    text = page_text(page)
+    assert f"jusqu'au {local_date(device.expires_at)}" in text  # when it stops being trusted
+    assert "ce navigateur" in text  # the browser asking is marked
+    assert "<dd>06 12 34 " in text and phone not in text  # the phone as people write it, not E.164
+    spoken = " ".join(re.sub(r"<[^>]+>", "", text).split())  # what a screen reader reads
+    assert f"Retirer le poste {device.browser} de confiance depuis le" in spoken  # each button says which
     forged = actors.browser.post(f"/account/devices/{device.id}/revoke", data={"csrf_token": "x"})
     assert forged.status_code == 400
     response = actors.post_form("/account", {})

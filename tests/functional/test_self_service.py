@@ -5,7 +5,6 @@ import re
 from urllib.parse import urlsplit
 
 from idp import audit
-from idp.console.history import short_workstation
 from idp.extensions import db
 from idp.models import Account
 from tests.helpers import PASSWORD, Actors, page_text, pkce_pair
@@ -303,13 +302,3 @@ def test_the_history_shows_logins_codes_and_the_phone_change_paged(actors, app):
     assert actors.browser.get("/account/history?page=-3").status_code == 200
     english = page_text(actors.browser.get("/account/history?page=2", headers={"Accept-Language": "en"}))
     assert "My history" in english and "Login" in english
-
-
-def test_a_workstation_is_shown_short():
-    agent = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0")
-    assert short_workstation(agent) == "Firefox 128 · Windows"
-    chrome = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/126.0.0.0 Safari/537.36")
-    assert short_workstation(chrome) == "Chrome 126 · macOS"
-    assert short_workstation("x" * 100).endswith("…") and len(short_workstation("x" * 100)) == 40
-    assert short_workstation(None) == ""

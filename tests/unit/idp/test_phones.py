@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idp.phones import PhoneError, check_destination, mask, parse_phone
+from idp.phones import PhoneError, check_destination, mask, parse_phone, readable
 
 
 @pytest.mark.parametrize("text, e164, line_type", [
@@ -147,3 +147,20 @@ def test_any_text_is_a_phone_or_a_phone_error(text):
         return
     assert phone.e164.startswith("+") and phone.e164[1:].isdigit()
     assert parse_phone(phone.e164) == phone  # E.164 parses back to itself
+
+
+@pytest.mark.parametrize("written, shown", [
+    ("+33612345678", "06 12 34 56 78"),
+    ("01.23.45.67.89", "01 23 45 67 89"),
+    ("0690123456", "0690 12 34 56"),     # Guadeloupe: dialled with the 0 from France
+    ("0639012345", "0639 01 23 45"),     # Mayotte
+    ("0508411234", "+508 41 12 34"),     # Saint-Pierre-et-Miquelon: its own code, no trunk 0
+    ("+32470123456", "+32 470 12 34 56"),
+])
+def test_a_number_is_shown_as_people_dial_it_from_france(written, shown):
+    assert readable(parse_phone(written).e164) == shown
+
+
+def test_nothing_to_show_and_a_stored_oddity_are_shown_as_they_are():
+    assert readable(None) == "" and readable("") == ""
+    assert readable("+33") == "+33"
