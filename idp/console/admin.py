@@ -48,7 +48,7 @@ from ..policy_store import current_policy
 from ..recovery import send_password_link
 from ..web import check_csrf
 from .access import administrator, require_code
-from .admin_forms import FormError, error_text, form_choice, form_date, form_text, submitted, values_of
+from .admin_forms import FormError, form_choice, form_date, form_text, problems, submitted, values_of
 from .history import history, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -174,7 +174,7 @@ def new_account() -> ResponseReturnValue:
         account = _create()
     except (AccountError, FormError) as error:
         db.session.rollback()
-        return render_template("admin/new.html", values=values, services=services, error=error_text(error)), 400
+        return render_template("admin/new.html", values=values, services=services, problems=problems(error)), 400
     jobs.enqueue("account.welcome", account_id=account.id, ip=request.remote_addr or "",
                  locale=current_app.config["IDP"].ui.default_locale)
     db.session.commit()
@@ -189,7 +189,7 @@ def _create() -> Account:
     phone, landline, function = form_text("phone"), form_text("landline"), form_text("function")
     valid_until = form_date(form_text("valid_until"))
     if valid_until is not None and valid_until < _today():
-        raise FormError("admin.error.past_date")
+        raise FormError("admin.error.past_date", "valid_until")
     services = _services(request.form.getlist("services"))
     account = create_account(
         g.account.establishment, profile=profile, civility=civility, last_name=last_name, first_name=first_name,
@@ -236,13 +236,14 @@ def _audited(event: str, account: Account, **detail: Any) -> None:
     audit.record(event, account_id=account.id, actor=_actor(), **detail)
 
 
-def _account_page(account: Account, *, values: dict[str, Any] | None = None, error: str | None = None,
-                  form: str | None = None, status: int = 200) -> ResponseReturnValue:
+def _account_page(account: Account, *, values: dict[str, Any] | None = None,
+                  error: AccountError | FormError | None = None, form: str | None = None,
+                  status: int = 200) -> ResponseReturnValue:
     page = page_number(request.args.get("page"))
     rows, has_next = history(account.id, page)
     return render_template(
         "admin/account.html", account=account, state=_state(account, _today()),
-        values=values or values_of(account), services=_all_services(), error=error, error_form=form,
+        values=values or values_of(account), services=_all_services(), problems=problems(error), error_form=form,
         rows=rows, page=page, has_next=has_next, done=_done(), devices=devices.listed(account)), status
 
 
@@ -267,7 +268,7 @@ def update_details(identifier: str) -> ResponseReturnValue:
             profile=form_choice("profile", PROFILES), services=_services(request.form.getlist("services")))
     except (AccountError, FormError) as error:
         db.session.rollback()
-        return _account_page(target, values=values, error=error_text(error), form="details", status=400)
+        return _account_page(target, values=values, error=error, form="details", status=400)
     db.session.commit()
     if target.id == g.account.id and target.profile != "administrator":
         return redirect(url_for("account.overview"), code=303)  # no longer an administrator
@@ -296,7 +297,7 @@ def contact(identifier: str) -> ResponseReturnValue:
                                  landline=form_text("landline"))
     except (AccountError, FormError) as error:
         db.session.rollback()
-        return render_template("admin/contact.html", account=target, values=values, error=error_text(error)), 400
+        return render_template("admin/contact.html", account=target, values=values, problems=problems(error)), 400
     db.session.commit()
     return _back(target, "contact" if changed else "unchanged")
 
@@ -310,12 +311,12 @@ def renew(identifier: str) -> ResponseReturnValue:
     try:
         until = form_date(form_text("valid_until"))
         if until is None:
-            raise FormError("admin.error.date")
+            raise FormError("admin.error.date", "valid_until")
         renew_account(target, until, actor=_actor())
     except (AccountError, FormError) as error:
         db.session.rollback()
         values = {**values_of(target), "valid_until": request.form.get("valid_until", "")[:30]}
-        return _account_page(target, values=values, error=error_text(error), form="renew", status=400)
+        return _account_page(target, values=values, error=error, form="renew", status=400)
     db.session.commit()
     return _back(target, "renewed")
 
@@ -357,7 +358,7 @@ def delete(identifier: str) -> ResponseReturnValue:
         db.session.flush()
     except AccountError as error:
         db.session.rollback()
-        return render_template("admin/delete.html", account=target, error=error_text(error)), 400
+        return render_template("admin/delete.html", account=target, problems=problems(error)), 400
     db.session.commit()
     if myself:
         return redirect(url_for("account.overview"), code=303)  # signed out with the account

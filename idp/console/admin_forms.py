@@ -18,26 +18,31 @@ MAX_LENGTHS = {"last_name": 100, "first_name": 100, "email": 254, "function": 20
 
 
 class FormError(ValueError):
-    """A field the pages check before the directory does: ``key`` is the page text."""
+    """A field the pages check before the directory does: ``key`` is the page text,
+    ``at`` the field it concerns (its message is shown there)."""
 
-    def __init__(self, key: str, **params: str):
+    def __init__(self, key: str, at: str | None = None, **params: str):
         super().__init__(key)
         self.key = key
+        self.at = at
         self.params = params
 
 
-# The directory's messages (see idp.directory), shown in the page's language; a message
-# not listed here is shown as the directory wrote it.
-_DIRECTORY_ERRORS: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
-    (re.compile(r"generic account: the \w+ .* contains '([^']*)'"), "admin.error.generic", ("word",)),
+# The directory's messages (see idp.directory), shown in the page's language next to the
+# field they concern (None: the whole form); a message not listed here is shown as the
+# directory wrote it.
+_DIRECTORY_ERRORS: list[tuple[re.Pattern[str], str, tuple[str, ...], str | None]] = [
+    (re.compile(r"generic account: the name .* contains '([^']*)'"), "admin.error.generic", ("word",), "last_name"),
+    (re.compile(r"generic account: the \w+ .* contains '([^']*)'"), "admin.error.generic", ("word",), "email"),
     (re.compile(r"would have (\d+) administrator\(s\); the policy requires at least (\d+)"),
-     "admin.error.minimum", ("count", "minimum")),
-    (re.compile(r"is not an email address"), "admin.error.email", ()),
-    (re.compile(r"needs a last name and a first name"), "admin.error.names", ()),
-    (re.compile(r"validity end date is in the past"), "admin.error.past_date", ()),
-    (re.compile(r"is not a phone number"), "admin.error.landline", ()),
-    (re.compile(r"(?:profile|civility) must be one of"), "admin.error.choice", ()),
-    (re.compile(r"no service with code"), "admin.error.service", ()),
+     "admin.error.minimum", ("count", "minimum"), "profile"),
+    (re.compile(r"is not an email address"), "admin.error.email", (), "email"),
+    (re.compile(r"needs a last name and a first name"), "admin.error.names", (), "last_name"),
+    (re.compile(r"validity end date is in the past"), "admin.error.past_date", (), "valid_until"),
+    (re.compile(r"is not a phone number"), "admin.error.landline", (), "landline"),
+    (re.compile(r"profile must be one of"), "admin.error.choice", (), "profile"),
+    (re.compile(r"civility must be one of"), "admin.error.choice", (), "civility"),
+    (re.compile(r"no service with code"), "admin.error.service", (), None),
 ]
 
 
@@ -48,11 +53,28 @@ def error_text(error: AccountError | FormError) -> str:
     if isinstance(error, PhoneRefused):
         return translate(error.message_key)
     message = str(error)
-    for pattern, key, names in _DIRECTORY_ERRORS:
+    for pattern, key, names, _ in _DIRECTORY_ERRORS:
         found = pattern.search(message)
         if found:
             return translate(key, **dict(zip(names, found.groups(), strict=True)))
     return message
+
+
+def error_field(error: AccountError | FormError) -> str | None:
+    """The field a refusal concerns, where the page shows it (None: the whole form)."""
+    if isinstance(error, FormError):
+        return error.at
+    if isinstance(error, PhoneRefused):
+        return "phone"
+    for pattern, _, _, field in _DIRECTORY_ERRORS:
+        if pattern.search(str(error)):
+            return field
+    return None
+
+
+def problems(error: AccountError | FormError | None) -> list[tuple[str | None, str]]:
+    """A refusal as the form macros take it: ``[(field, text)]``, or nothing."""
+    return [] if error is None else [(error_field(error), error_text(error))]
 
 
 def field_label(name: str) -> str:
@@ -64,9 +86,9 @@ def form_text(name: str) -> str:
     """One line of text from the form, checked for its length and for control characters."""
     value = request.form.get(name, "").strip()
     if len(value) > MAX_LENGTHS.get(name, 200):
-        raise FormError("admin.error.too_long", field=field_label(name))
+        raise FormError("admin.error.too_long", name, field=field_label(name))
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise FormError("admin.error.invalid_text", field=field_label(name))
+        raise FormError("admin.error.invalid_text", name, field=field_label(name))
     return value
 
 
@@ -75,7 +97,7 @@ def form_choice(name: str, allowed: tuple[str, ...], *, optional: bool = False) 
     if optional and not value:
         return None
     if value not in allowed:
-        raise FormError("admin.error.choice")
+        raise FormError("admin.error.choice", name)
     return value
 
 
@@ -89,7 +111,7 @@ def form_date(text: str) -> date | None:
             return date(year, month, day)
         return date.fromisoformat(text)
     except ValueError:
-        raise FormError("admin.error.date") from None
+        raise FormError("admin.error.date", "valid_until") from None
 
 
 def submitted() -> dict[str, Any]:

@@ -295,8 +295,10 @@ def test_a_generic_account_is_refused_with_the_message_and_the_values_kept(actor
     assert re.search(r'role="alert">Compte générique refusé : « accueil »', text)
     assert 'value="Accueil"' in text and 'value="denise.lefevre@ville.example"' in text
     assert 'value="pensions" checked' in text
+    assert _tied_to(text, "last_name")  # the summary links to the field that holds the message
     refused = actors.post_form(None, {**NEW_ACCOUNT, "email": "rh@ville.example"}, page=refused)
     assert refused.status_code == 400 and "« rh »" in page_text(refused)
+    assert _tied_to(page_text(refused), "email") and not _tied_to(page_text(refused), "last_name")
     # Renaming an account to a generic name: refused on the account's page.
     page = actors.browser.get(f"/admin/accounts/{user}")
     renamed = _post(actors, page, f"/admin/accounts/{user}/details",
@@ -317,6 +319,7 @@ def test_a_shared_phone_is_refused(actors, app, town):
     refused = actors.post_form(None, {**NEW_ACCOUNT, "phone": taken}, page=form)
     assert refused.status_code == 400
     assert "déjà utilisé par un autre compte" in page_text(refused)
+    assert _tied_to(page_text(refused), "phone")
     contact = actors.browser.get(f"/admin/accounts/{second}/contact")
     assert contact.status_code == 200  # the code of the login holds
     refused = actors.post_form(None, {"email": "anne.martin@ville.example", "phone": taken}, page=contact)
@@ -325,6 +328,13 @@ def test_a_shared_phone_is_refused(actors, app, town):
     refused = actors.post_form(None, {"email": "anne.martin@ville.example", "phone": "+44 20 7946 0000"},
                                page=contact)
     assert refused.status_code == 400 and "France" in page_text(refused)
+
+
+def _tied_to(html: str, field: str) -> bool:
+    """The form's summary links to ``field``, which says it is invalid and points at its message."""
+    return (f'href="#{field}"' in html
+            and re.search(rf'<input id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="{field}-error', html)
+            is not None and f'id="{field}-error"' in html)
 
 
 # --- changing an account --------------------------------------------------------------------------
@@ -388,6 +398,9 @@ def test_the_last_two_administrators_can_be_neither_demoted_nor_deleted(actors, 
                    {"first_name": "Bruno", "last_name": "Petit", "profile": "user", "services": ["pensions"]})
     assert demote.status_code == 400
     assert re.search(r'role="alert">Refusé : l\'établissement n\'aurait plus que 1 administrateur', page_text(demote))
+    assert 'href="#profile"' in page_text(demote)
+    assert re.search(r'<select id="profile" name="profile" aria-invalid="true" aria-describedby="profile-error">',
+                     page_text(demote))
     mine = actors.browser.get(f"/admin/accounts/{first}")
     myself = _post(actors, mine, f"/admin/accounts/{first}/details",
                    {"first_name": "Anne", "last_name": "Martin", "profile": "user", "services": ["pensions"]})
