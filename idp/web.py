@@ -6,7 +6,8 @@ import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, request
+from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.wrappers import Response as BaseResponse
 
 from .digests import digest, new_secret
@@ -121,7 +122,21 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+class _NoCookieSession(SessionInterface):
+    """The provider keeps nothing in Flask's signed-cookie session: its own cookies are
+    the browser id, the session id and the trusted-device list above. Not opening one
+    saves building a signer on every request, and any use of ``flask.session`` gets
+    Flask's null session, which refuses to be written."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: SessionMixin, response: BaseResponse) -> None:
+        return None
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = _NoCookieSession()
     settings = app.config["IDP"]
     app.config["IDP_PLAIN_HTTP_COOKIES"] = plain_http_development(settings.issuer, settings.environment)
     app.after_request(_security_headers)
