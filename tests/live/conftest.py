@@ -177,6 +177,27 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
+def relying_party():
+    """A real callback endpoint on a free loopback port, recording what it receives."""
+    from .browser import relying_party_callback
+
+    with relying_party_callback(free_port()) as server:
+        yield server
+
+
+def policy_allowing_many_attempts(folder: Path) -> Path:
+    """The default policy with the per (address, identifier) ceiling of failed logins raised
+    to 100: many attempts on one identifier from one address then reach the account's own
+    lockout count instead of a 429."""
+    policy = folder / "policy.yaml"
+    policy.write_text((ROOT / "policies" / "default.yaml").read_text(encoding="utf-8").replace(
+        "per_ip_and_identifier: # failed logins for one identifier from one address\n    count: 10",
+        "per_ip_and_identifier:\n    count: 100"), encoding="utf-8")
+    assert "count: 100" in policy.read_text(encoding="utf-8")
+    return policy
+
+
+@pytest.fixture(scope="module")
 def live_idp(tmp_path_factory):
     with postgres_database() as url:
         server = LiveIdP(tmp_path_factory.mktemp("live"), url)

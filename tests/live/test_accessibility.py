@@ -15,8 +15,7 @@ import pytest
 
 from tests.helpers import code_in, read_outbox
 
-from .browser import Screenshots, authorization_url, chromium, relying_party_callback
-from .conftest import free_port
+from .browser import Screenshots, authorization_url, chromium
 
 pytestmark = pytest.mark.live
 
@@ -24,12 +23,6 @@ AXE = Path(__file__).resolve().parent / "node" / "node_modules" / "axe-core" / "
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 WIDTHS = {1280: 900, 375: 812}  # width: height, a desktop and a phone
-
-
-@pytest.fixture(scope="module")
-def relying_party():
-    with relying_party_callback(free_port()) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,9 @@ import requests
 
 from tests.helpers import code_in, read_outbox
 
-from .browser import authorization_url, chromium, relying_party_callback
-from .conftest import free_port
+from .browser import authorization_url, chromium
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def relying_party():
-    """A real callback endpoint on a free loopback port, recording what it receives."""
-    with relying_party_callback(free_port()) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

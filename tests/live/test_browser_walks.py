@@ -16,20 +16,14 @@ import requests
 
 from tests.helpers import code_in, read_outbox
 
-from .browser import Screenshots, authorization_url, chromium, relying_party_callback
-from .conftest import free_port, wait_until
+from .browser import Screenshots, authorization_url, chromium
+from .conftest import wait_until
 
 pytestmark = pytest.mark.live
 
 SIRET = "21330063500017"
 MFA = "urn:peps:acr:mfa"
 SINGLE = "urn:peps:acr:pwd"
-
-
-@pytest.fixture(scope="module")
-def relying_party():
-    with relying_party_callback(free_port()) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import postgres_database
 
-from .conftest import ROOT, Browser, LiveIdP, hidden_fields
+from .conftest import Browser, LiveIdP, hidden_fields, policy_allowing_many_attempts
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 pytestmark = pytest.mark.live
@@ -22,11 +22,7 @@ def idp(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lockout")
     # 20 attempts on one identifier from one address: above the per (address, identifier)
     # limit, which would answer 429 before the account's own count is reached.
-    policy = folder / "policy.yaml"
-    policy.write_text((ROOT / "policies" / "default.yaml").read_text(encoding="utf-8").replace(
-        "per_ip_and_identifier: # failed logins for one identifier from one address\n    count: 10",
-        "per_ip_and_identifier:\n    count: 100"), encoding="utf-8")
-    assert "count: 100" in policy.read_text(encoding="utf-8")
+    policy = policy_allowing_many_attempts(folder)
     with postgres_database() as url:
         server = LiveIdP(folder, url, workers=4, config={"policy_file": str(policy)})
         server.start()

@@ -24,7 +24,15 @@ import requests
 from tests.conftest import postgres_database
 from tests.helpers import pkce_pair
 
-from .conftest import ROOT, Browser, LiveIdP, hidden_fields, password_login, wait_until, walk_login
+from .conftest import (
+    Browser,
+    LiveIdP,
+    hidden_fields,
+    password_login,
+    policy_allowing_many_attempts,
+    wait_until,
+    walk_login,
+)
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 JWKS_REFRESH_SECONDS = 2  # the default is 60 s: a rotation reaches every worker within it
@@ -48,11 +56,7 @@ def nodes(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nodes")
     # One policy file for both nodes. 50 attempts on one identifier from one address: above
     # the per (address, identifier) ceiling, which would answer 429 before the account locks.
-    policy = folder / "policy.yaml"
-    policy.write_text((ROOT / "policies" / "default.yaml").read_text(encoding="utf-8").replace(
-        "per_ip_and_identifier: # failed logins for one identifier from one address\n    count: 10",
-        "per_ip_and_identifier:\n    count: 100"), encoding="utf-8")
-    assert "count: 100" in policy.read_text(encoding="utf-8")
+    policy = policy_allowing_many_attempts(folder)
     env = {"IDP_SECRET_KEY": secrets.token_urlsafe(32), "IDP_JWKS_REFRESH_SECONDS": str(JWKS_REFRESH_SECONDS)}
     shared = {"policy_file": str(policy), "messages": {"outbox_file": str(folder / "outbox.jsonl")}}
     with postgres_database() as url:
