@@ -95,6 +95,11 @@ def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetim
 
     The previous code is voided only once the new one is sent, so a provider failure
     leaves the user where they were."""
+    # One send at a time per account: concurrent requests (a burst of "resend" or "voice")
+    # wait here for this one to commit, then see its code and its counted hits. PostgreSQL
+    # holds the row lock until commit; on SQLite, the embedded single-node default, this
+    # is a no-op.
+    db.session.execute(db.select(Account.id).where(Account.id == account.id).with_for_update())
     previous = latest(flow)
     moment = now()
     if previous is not None and previous.created_at + policy.codes.resend_delay > moment:
