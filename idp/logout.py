@@ -29,6 +29,8 @@ def _verify_hint(hint: str) -> dict | None:
     except (JoseError, ValueError):
         return None
     claims = token.claims
+    if token.header.get("typ") == "at+jwt" or "client_id" in claims:
+        return None  # a JWT access token (RFC 9068) is signed by the same key: not an ID token
     if claims.get("iss") != current_app.config["IDP"].issuer or not claims.get("sub"):
         return None
     return claims

@@ -53,6 +53,22 @@ def test_logout_with_a_forged_hint_is_refused(actors, signed_in):
     assert _has_session(actors, client_id)
 
 
+def test_a_jwt_access_token_is_no_id_token_hint(actors):
+    """JWT access tokens are signed by the ID tokens' key: one given as a hint (a resource
+    server or a log may hold it) must not end the user's session without confirmation."""
+    identifier = actors.account()
+    client_id, secret = actors.client(post_logout_redirect_uris=[LOGOUT_TARGET], access_token_format="jwt")
+    tokens = actors.tokens_for(client_id, secret, identifier)
+    assert tokens["access_token"].count(".") == 2  # a JWT
+    response = actors.browser.get("/logout", query_string={
+        "id_token_hint": tokens["access_token"], "post_logout_redirect_uri": LOGOUT_TARGET})
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert _has_session(actors, client_id)
+    with_id_token = actors.browser.get("/logout", query_string={
+        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGOUT_TARGET})
+    assert with_id_token.status_code == 302  # the same client's ID token still works
+
+
 def test_logout_without_hint_asks_for_confirmation(actors, signed_in):
     client_id, _, _ = signed_in
     page = actors.browser.get("/logout", query_string={
