@@ -201,8 +201,13 @@ class LoggingConfig(_Section):
     format: Literal["text", "json"] = "text"   # json: one object a line, with the request id
 
 
+_EMAIL = re.compile(r"[^@\s:/\\]+@[^@\s:/\\]+\.[^@\s:/\\]+")  # no scheme, no path: an address
+
+
 def _link(value: str) -> str:
     parts = urlsplit(value)
+    if "\\" in value or any(ord(char) < 33 for char in value):
+        raise ValueError("must not hold backslashes, spaces or control characters")
     if value.startswith("/") and not value.startswith("//"):
         return value
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -232,9 +237,16 @@ class SiteConfig(_Section):
     @field_validator("support")
     @classmethod
     def _support(cls, value: str | None) -> str | None:
-        if value is None or re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        if value is None or _EMAIL.fullmatch(value):
             return value
         return _link(value)
+
+    @property
+    def support_href(self) -> str | None:
+        """Where the support link leads: ``mailto:`` for an address, the URL otherwise."""
+        if self.support is None:
+            return None
+        return f"mailto:{self.support}" if _EMAIL.fullmatch(self.support) else self.support
 
 
 class Settings(_Section):

@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idp import create_app
-from idp.config import DEFAULT_CONFIG, ConfigError, load_settings
+from idp.config import DEFAULT_CONFIG, ConfigError, SiteConfig, SiteLinks, load_settings
 from idp.policy import PolicyError, load_policy
 
 
@@ -164,3 +164,22 @@ def test_the_issuer_can_come_from_the_environment():
     """`make run PORT=N` serves on another port with the matching issuer."""
     settings = load_settings(environ={"IDP_ISSUER": "http://127.0.0.1:5050"})
     assert settings.issuer == "http://127.0.0.1:5050"
+
+
+@pytest.mark.parametrize("support", ["javascript:alert(document.domain)//@x.fr", "/\\evil.example/x",
+                                     "mailto:a@b.fr?x", "a @b.fr", "ftp://files.example/"])
+def test_the_support_contact_is_an_address_or_a_web_link_nothing_else(support):
+    with pytest.raises(ValueError):
+        SiteConfig(support=support)
+
+
+def test_the_support_contact_becomes_a_mailto_or_stays_a_link():
+    assert SiteConfig(support="aide@peps.example.fr").support_href == "mailto:aide@peps.example.fr"
+    assert SiteConfig(support="https://peps.example.fr/aide").support_href == "https://peps.example.fr/aide"
+    assert SiteConfig().support_href is None
+
+
+@pytest.mark.parametrize("link", ["/\\evil.example/x", "//evil.example/", "javascript:alert(1)", "/a b"])
+def test_a_footer_link_is_a_local_path_or_a_web_url(link):
+    with pytest.raises(ValueError):
+        SiteLinks(legal=link)
