@@ -15,7 +15,8 @@ def keys_group() -> None:
 @json_option
 @with_app
 def keys_rotate(as_json: bool) -> None:
-    """Publish a new key (it signs twice the JWKS refresh time later: 2 minutes by default); the old one stays published until its tokens expire."""
+    """Publish a new key (it signs twice the JWKS refresh time later: 2 minutes by default);
+    the old one stays published until its tokens expire."""
     from flask import current_app
 
     from .. import keys
