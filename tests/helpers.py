@@ -61,6 +61,14 @@ def code_in(message: dict) -> str:
     return re.search(r"\b(\d{6,10})\b", message["body"]).group(1)
 
 
+def last_code_message(path) -> dict:
+    """The last SMS or voice call of the outbox: an email that ``idp worker`` sends (a
+    security notice) may have come after it."""
+    messages = [m for m in read_outbox(path) if m["channel"] in ("sms", "voice")]
+    assert messages, "no code in the outbox"
+    return messages[-1]
+
+
 class Actors:
     def __init__(self, app, browser):
         self.app = app

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import postgres_database
-from tests.helpers import code_in, read_outbox
+from tests.helpers import code_in, last_code_message
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -130,7 +130,7 @@ def walk_login(browser: Browser, issuer: str, response, outbox: Path, stop_at: s
         page = browser.get(issuer + location)
         if location.startswith("/login/code"):
             action, fields = hidden_fields(page.text)
-            response = browser.post(issuer + action, data={**fields, "code": code_in(read_outbox(outbox)[-1])})
+            response = browser.post(issuer + action, data={**fields, "code": code_in(last_code_message(outbox))})
         elif location.startswith("/login/confirm"):
             action, fields = hidden_fields(page.text)
             response = browser.post(issuer + action, data=fields)

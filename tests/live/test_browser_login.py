@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.helpers import code_in, read_outbox
+from tests.helpers import code_in, last_code_message
 
 from .browser import authorization_url, chromium
 
@@ -66,7 +66,7 @@ def test_a_person_logs_in_with_chromium_and_single_sign_on_holds(
         assert "SMS" in page.locator(".info").inner_text()
         assert page.get_attribute("#code", "autocomplete") == "one-time-code"
         assert page.get_attribute("#code", "inputmode") == "numeric"
-        sms = read_outbox(live_idp.outbox)[-1]
+        sms = last_code_message(live_idp.outbox)
         assert sms["channel"] == "sms" and sms["to"] == "+33698765432"
         page.fill("#code", code_in(sms))
         page.click("form >> nth=0 >> button")
