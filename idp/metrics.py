@@ -195,9 +195,15 @@ def _start_timer() -> None:
 
 
 @_never_fails
+def observe_latency(endpoint: str, status: int, seconds: float) -> None:
+    """One answer's time, by Flask endpoint and status class (also for answers given
+    without Flask: :mod:`idp.oidc.documents`)."""
+    families().request_duration.labels(endpoint, f"{status // 100}xx").observe(seconds)
+
+
 def _observe_latency(started: float, status: int) -> None:
-    endpoint = request.endpoint or "none"  # no route matched: one value for every unknown path
-    families().request_duration.labels(endpoint, f"{status // 100}xx").observe(time.perf_counter() - started)
+    # No route matched: one value for every unknown path.
+    observe_latency(request.endpoint or "none", status, time.perf_counter() - started)
 
 
 def _observe(response: Response) -> Response:

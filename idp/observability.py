@@ -42,15 +42,15 @@ def new_request_id() -> str:
     return secrets.token_hex(16)
 
 
-def _incoming_id() -> str | None:
-    if not current_app.config["IDP"].trusted_proxies:
-        return None
-    sent = request.headers.get(HEADER, "")
-    return sent if WELL_FORMED.fullmatch(sent) else None
+def request_id_for(sent: str | None, trusted_proxies: int) -> str:
+    """The proxy's well-formed id behind trusted proxies, a fresh random one otherwise."""
+    if trusted_proxies and sent and WELL_FORMED.fullmatch(sent):
+        return sent
+    return new_request_id()
 
 
 def _begin() -> None:
-    request_id_var.set(_incoming_id() or new_request_id())
+    request_id_var.set(request_id_for(request.headers.get(HEADER), current_app.config["IDP"].trusted_proxies))
 
 
 def _echo(response: Response) -> Response:

@@ -101,20 +101,26 @@ def application_home(client: Any) -> str | None:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
+def security_headers(issuer: str, form_targets: list[str] | None = None) -> list[tuple[str, str]]:
+    """The headers every answer carries (pages add ``Cache-Control: no-store``)."""
+    form_action = " ".join(["'self'", *(form_targets or [])])
+    headers = [
+        ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "
+                                    f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if issuer.startswith("https://"):
+        headers.append(("Strict-Transport-Security", "max-age=63072000"))
+    return headers
+
+
 def _security_headers(response: Response) -> Response:
-    form_action = " ".join(["'self'", *g.get("form_targets", [])])
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if current_app.config["IDP"].issuer.startswith("https://"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000")
+    for name, value in security_headers(current_app.config["IDP"].issuer, g.get("form_targets")):
+        response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
     if g.get("new_browser_id"):

@@ -46,9 +46,16 @@ class DocumentCache:
         self._built: _Built | None = None
         self._lock = threading.Lock()
 
-    def _current(self, policy: Policy) -> _Built:
+    def held(self, policy: Policy) -> _Built | None:
+        """The document this process holds, if it is still the one to serve (no rebuild)."""
         built = self._built
         if built is not None and built.policy is policy and now() - built.at < REFRESH:
+            return built
+        return None
+
+    def _current(self, policy: Policy) -> _Built:
+        built = self.held(policy)
+        if built is not None:
             return built
         with self._lock:
             built = self._built
