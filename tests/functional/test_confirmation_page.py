@@ -31,7 +31,7 @@ def test_the_establishment_administrators_and_the_support_are_named(actors):
     identifier = actors.account(siret=siret)
     page = _confirmation_page(actors, identifier)
     text = page_text(page)
-    assert "Ces informations sont inexactes ?" in text
+    assert "Ces informations sont inexactes\u00a0?" in text  # a no-break space: "?" never starts a line
     assert "Bruno Martin" in text and 'href="mailto:bruno.martin@mairie.example"' in text
     assert "Chloé" not in text  # another establishment's administrator is not named
     assert 'href="mailto:support@peps.example"' in text

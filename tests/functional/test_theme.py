@@ -40,7 +40,7 @@ def test_the_theme_replaces_logo_colours_and_texts(browser):
 def test_the_footer_links_come_from_the_configuration(browser):
     page = browser.get("/login/nothing-here").get_data(as_text=True)  # error pages too
     assert 'href="https://demoville.example/mentions"' in page
-    assert 'href="/donnees-personnelles"' in page and "Accessibilité : non conforme" in page
+    assert 'href="/donnees-personnelles"' in page and "Accessibilité\u00a0: non conforme" in page
     statement = browser.get("/accessibilite").get_data(as_text=True)
     assert "Mairie de Démoville s&#39;engage" in statement and "aucun audit" in statement
 
