@@ -165,7 +165,10 @@ def create_account(
     function: str | None = None,
     services: list[Service] = (),
     valid_until: date | None = None,
+    actor: str | None = None,
 ) -> Account:
+    """A new account; ``actor`` names the administrator creating it, for the trail (the
+    command line passes none)."""
     if profile not in PROFILES:
         raise AccountError(f"profile must be one of {', '.join(PROFILES)}")
     if civility is not None and civility not in CIVILITIES:
@@ -206,7 +209,8 @@ def create_account(
                 db.session.add(account)
         except IntegrityError:
             continue  # another process took this identifier: try the next one
-        audit.record("account.created", account_id=account.id, identifier=account.identifier)
+        audit.record("account.created", account_id=account.id, identifier=account.identifier,
+                     **({"actor": actor} if actor else {}))
         return account
     raise AccountError("could not allocate a unique identifier")
 

@@ -65,9 +65,13 @@ def reset_failures(account: Account) -> None:
     account.failed_logins = 0
 
 
-def unlock(account: Account) -> None:
-    if account.status == "locked":
+def unlock(account: Account, actor: str | None = None) -> None:
+    """Unlock and forget the failures. ``actor``: the administrator who asked (their
+    action is in the trail even on an account that was not locked)."""
+    was = account.status
+    if was == "locked":
         account.status = "active"
         account.locked_at = None
-        audit.record("account.unlocked", account_id=account.id)
+    if was == "locked" or actor:
+        audit.record("account.unlocked", account_id=account.id, **({"actor": actor, "was": was} if actor else {}))
     account.failed_logins = 0

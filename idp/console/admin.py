@@ -42,7 +42,7 @@ from ..directory import (
     usable_administrators,
 )
 from ..extensions import db
-from ..models import Account, AuditEvent, Service
+from ..models import Account, Service
 from ..models.accounts import CIVILITIES, PROFILES
 from ..policy_store import current_policy
 from ..recovery import send_password_link
@@ -193,8 +193,8 @@ def _create() -> Account:
     services = _services(request.form.getlist("services"))
     account = create_account(
         g.account.establishment, profile=profile, civility=civility, last_name=last_name, first_name=first_name,
-        email=email, phone=phone or None, function=function or None, services=services, valid_until=valid_until)
-    _audited("account.created", account, identifier=account.identifier)
+        email=email, phone=phone or None, function=function or None, services=services, valid_until=valid_until,
+        actor=_actor())
     if landline:  # create_account takes no landline: the directory's update checks and records it
         update_account(account, actor=_actor(), landline=landline)
     return account
@@ -222,19 +222,6 @@ def send_welcome(payload: dict[str, Any]) -> None:
 
 
 # --- one account -------------------------------------------------------------------------
-
-def _audited(event: str, account: Account, **detail: Any) -> None:
-    """Make sure the trail has ``event`` for ``account`` with this administrator as its
-    actor: the directory's own entry of this request gets the actor (``create_account``,
-    ``lockout.unlock`` and ``devices.revoke_all`` take none); without one, a new entry."""
-    # Called right after the directory's call: its entry is still pending, or flushed
-    # already (a query autoflushes) and then in the identity map while it is referenced.
-    for entry in [*db.session.new, *db.session.identity_map.values()]:
-        if isinstance(entry, AuditEvent) and entry.event == event and entry.account_id == account.id:
-            entry.detail = {**(entry.detail or {}), **detail, "actor": _actor()}
-            return
-    audit.record(event, account_id=account.id, actor=_actor(), **detail)
-
 
 def _account_page(account: Account, *, values: dict[str, Any] | None = None,
                   error: AccountError | FormError | None = None, form: str | None = None,
@@ -326,9 +313,7 @@ def renew(identifier: str) -> ResponseReturnValue:
 def unlock(identifier: str) -> Response:
     check_csrf()
     target = _own_account(identifier)
-    was = target.status
-    lockout.unlock(target)
-    _audited("account.unlocked", target, was=was)
+    lockout.unlock(target, actor=_actor())
     db.session.commit()
     return _back(target, "unlocked")
 
@@ -338,8 +323,7 @@ def unlock(identifier: str) -> Response:
 def revoke_workstations(identifier: str) -> Response:
     check_csrf()
     target = _own_account(identifier)
-    count = devices.revoke_all(target, REVOKE_REASON)
-    _audited("device.revoked_all", target, reason=REVOKE_REASON, count=count)
+    devices.revoke_all(target, REVOKE_REASON, actor=_actor())
     db.session.commit()
     return _back(target, "revoked")
 
