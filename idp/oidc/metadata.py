@@ -39,10 +39,12 @@ class _Built:
 
 
 class DocumentCache:
-    """One JSON document of this process, from ``build`` (which may read the database)."""
+    """One JSON document of this process, from ``build`` (which may read the database),
+    that clients may keep ``max_age`` seconds."""
 
-    def __init__(self, build: Callable[[], dict[str, Any]]):
+    def __init__(self, build: Callable[[], dict[str, Any]], max_age: int):
         self._build = build
+        self.max_age = max_age
         self._built: _Built | None = None
         self._lock = threading.Lock()
 
@@ -58,9 +60,10 @@ class DocumentCache:
         if built is not None:
             return built
         with self._lock:
-            built = self._built
-            if built is not None and built.policy is policy and now() - built.at < REFRESH:
+            built = self.held(policy)  # another thread may have rebuilt it meanwhile
+            if built is not None:
                 return built
+            built = self._built
             try:
                 document = self._build()
             except DBAPIError:
@@ -73,9 +76,13 @@ class DocumentCache:
             self._built = _Built(body, etag, now(), policy)
             return self._built
 
-    def response(self, policy: Policy, max_age: int) -> Response:
-        built = self._current(policy)
-        headers = {"ETag": built.etag, "Cache-Control": f"public, max-age={max_age}"}
-        if built.etag in request.headers.get("If-None-Match", ""):
-            return Response(status=304, headers=headers)
-        return Response(built.body, mimetype="application/json", headers=headers)
+    def answer(self, built: _Built, if_none_match: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers and body for ``built``: a 304 when the client holds this version."""
+        headers = [("ETag", built.etag), ("Cache-Control", f"public, max-age={self.max_age}")]
+        if built.etag in if_none_match:
+            return 304, headers, b""
+        return 200, [("Content-Type", "application/json"), *headers], built.body
+
+    def response(self, policy: Policy) -> Response:
+        status, headers, body = self.answer(self._current(policy), request.headers.get("If-None-Match", ""))
+        return Response(body, status=status, headers=headers)

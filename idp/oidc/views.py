@@ -9,6 +9,7 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import keys
@@ -68,23 +69,30 @@ def _discovery_document() -> dict[str, Any]:
     }
 
 
-def _documents() -> dict[str, DocumentCache]:
-    documents: dict[str, DocumentCache] = current_app.extensions.setdefault("idp.metadata", {
-        "discovery": DocumentCache(_discovery_document),
-        "jwks": DocumentCache(keys.public_jwks),
-    })
-    return documents
+@bp.record_once
+def _hold_documents(state: BlueprintSetupState) -> None:
+    """This app's documents, by the endpoint that serves them (idp.oidc.documents answers
+    them ahead of Flask once held)."""
+    state.app.extensions["idp.metadata"] = {
+        "oidc.discovery": DocumentCache(_discovery_document, max_age=300),
+        # Relying parties keep the key set no longer than a process does before rereading it.
+        "oidc.jwks": DocumentCache(keys.public_jwks, max_age=int(REFRESH.total_seconds())),
+    }
+
+
+def _document(endpoint: str) -> Response:
+    documents: dict[str, DocumentCache] = current_app.extensions["idp.metadata"]
+    return documents[endpoint].response(current_policy())
 
 
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
-    return _documents()["discovery"].response(current_policy(), max_age=300)
+    return _document("oidc.discovery")
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    # Relying parties keep the key set no longer than a process does before rereading it.
-    return _documents()["jwks"].response(current_policy(), max_age=int(REFRESH.total_seconds()))
+    return _document("oidc.jwks")
 
 
 def _malformed_basic_authorization() -> Response | None:
