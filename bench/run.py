@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -27,32 +26,36 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-import psycopg
 import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.logins import REDIRECT_URI, User, login, login_rounds, percentile, recovery_timing  # noqa: E402
+from bench.processes import (  # noqa: E402
+    Processes,
+    memory_mib,
+    postgres_backends,
+    process_tree,
+    spent_by_both,
+)
 from bench.report import Row, Side, Target, WrkResult, check_targets, parse_wrk, table  # noqa: E402
-from tests.conftest import POSTGRES_ADMIN, postgres_database  # noqa: E402
-from tests.live.conftest import Browser, LiveIdP, free_port, hidden_fields, password_login  # noqa: E402
+from idp.digests import digest  # noqa: E402
+from tests.conftest import postgres_database  # noqa: E402
+from tests.live.conftest import Browser, LiveIdP, free_port  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "peer"
 WRK_DIR = ROOT / "bench" / "wrk"
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
-REDIRECT_URI = "http://127.0.0.1:9/callback"
 WORKERS = 4
 USERS = 8
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 SURNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
             "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David"]
 
@@ -65,64 +68,6 @@ TARGETS = [
     Target("full logins with a code ≥ 40/s", "login with a code, 8 users", 40, of_peer=False),
 ]
 MEMORY_TARGET_MB = 300
-
-
-# --- processes: CPU and memory from /proc -------------------------------------------------
-
-def process_tree(master: int) -> list[int]:
-    """The gunicorn master and its workers (the children it has now)."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [master, *(int(pid) for pid in children)]
-
-
-def cpu_ticks(pids: list[int]) -> dict[int, int]:
-    """utime + stime of each process that still exists, in clock ticks."""
-    ticks = {}
-    for pid in pids:
-        try:
-            # Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, PermissionError):  # gone meanwhile, or another user's
-            continue
-        ticks[pid] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
-class Processes:
-    """The processes whose CPU a round counts, looked up again at each reading (a worker
-    replaced, a new database connection); one first seen after the start counts whole."""
-
-    def __init__(self, find: Callable[[], list[int]]):
-        self.find = find
-
-    def spent_during(self, run: Callable[[], WrkResult]) -> tuple[WrkResult, float]:
-        before = cpu_ticks(self.find())
-        result = run()
-        after = cpu_ticks(self.find())
-        return result, sum(value - before.get(pid, 0) for pid, value in after.items()) / CLOCK_TICK
-
-
-def postgres_backends(database_url: str) -> Callable[[], list[int]]:
-    """The PostgreSQL server processes serving ``database_url`` (its connection pools)."""
-    name = database_url.rsplit("/", 1)[1]
-
-    def find() -> list[int]:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-            return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
-    return find
-
-
-def memory_mib(pids: list[int]) -> tuple[float, float]:
-    """(PSS, RSS) summed over ``pids``, in MiB: PSS shares the pages the workers share."""
-    pss = rss = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name == "Pss":
-                pss += int(value.split()[0])
-            elif name == "Rss":
-                rss += int(value.split()[0])
-    return pss / 1024, rss / 1024
 
 
 # --- the peer --------------------------------------------------------------------------------
@@ -187,15 +132,9 @@ def measured(side: Side, server: Processes, run: Callable[[], WrkResult], databa
         result, spent = server.spent_during(run)
         side.add_wrk(result, spent * 1000 / result.requests if result.requests else None)
         return result
-    database_spent = [0.0]
-
-    def both() -> WrkResult:
-        outcome, database_spent[0] = database.spent_during(run)
-        return outcome
-
-    result, spent = server.spent_during(both)
+    result, spent, database_spent = spent_by_both(server, database, run)
     if result.requests:
-        side.add_wrk(result, spent * 1000 / result.requests, database_spent[0] * 1000 / result.requests)
+        side.add_wrk(result, spent * 1000 / result.requests, database_spent * 1000 / result.requests)
     else:
         side.add_wrk(result)
     return result
@@ -213,156 +152,19 @@ def mint_ours(database_url: str, template_refresh_token: str, count: int, path: 
         tokens = sa.Table("tokens", sa.MetaData(), autoload_with=engine)
         with engine.begin() as conn:
             template = conn.execute(sa.select(tokens).where(
-                tokens.c.refresh_digest == _digest(template_refresh_token))).mappings().one()
+                tokens.c.refresh_digest == digest(template_refresh_token))).mappings().one()
             values, rows = [], []
             for _ in range(count):
                 refresh = secrets.token_urlsafe(32)
                 values.append(refresh)
                 row = {key: value for key, value in template.items() if key != "id"}
-                row.update(family_id=str(uuid.uuid4()), access_digest=_digest(secrets.token_urlsafe(32)),
-                           refresh_digest=_digest(refresh))
+                row.update(family_id=str(uuid.uuid4()), access_digest=digest(secrets.token_urlsafe(32)),
+                           refresh_digest=digest(refresh))
                 rows.append(row)
             conn.execute(sa.insert(tokens), rows)
     finally:
         engine.dispose()
     path.write_text("\n".join(values) + "\n", encoding="utf-8")
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()  # as idp.digests.digest
-
-
-# --- logins, as people do them ----------------------------------------------------------------
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def last_code(outbox: Path, phone_digits: str) -> str:
-    """The newest code sent to this phone: the end of the outbox is enough."""
-    with outbox.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        handle.seek(max(0, handle.tell() - 256 * 1024))
-        lines = handle.read().decode("utf-8", "replace").splitlines()
-    for line in reversed(lines):
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        to = "".join(ch for ch in str(message.get("to", "")) if ch.isdigit())
-        if message.get("channel") in ("sms", "voice") and to.endswith(phone_digits):
-            return "".join(ch for ch in message["body"] if ch.isdigit())[:6]
-    raise RuntimeError(f"no code for …{phone_digits} in the outbox")
-
-
-class User:
-    def __init__(self, account: dict, phone: str):
-        self.identifier = account["identifier"]
-        self.password = account["password"]
-        self.phone_digits = "".join(ch for ch in phone if ch.isdigit())[1:]  # without the national 0
-
-
-def login(idp: LiveIdP, client: dict, user: User, browser: Browser) -> str:
-    """One login to the end: authorization, password, the steps asked, the token exchange.
-    Returns the refresh token."""
-    verifier, challenge = _pkce()
-    response = browser.get(idp.issuer + "/authorize", params={
-        "response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT_URI,
-        "scope": "openid profile", "code_challenge": challenge, "code_challenge_method": "S256",
-        "state": "s", "nonce": "n", "prompt": "login",
-    })
-    response = password_login(browser, idp.issuer, response.headers["Location"], user.identifier, user.password)
-    for _ in range(10):
-        location = response.headers.get("Location", "")
-        if response.status_code not in (302, 303) or location.startswith(REDIRECT_URI):
-            break
-        page = browser.get(idp.issuer + location)
-        if location.startswith("/login/code"):
-            action, fields = hidden_fields(page.text)
-            response = browser.post(idp.issuer + action, data={
-                **fields, "code": last_code(idp.outbox, user.phone_digits)})
-        elif location.startswith("/login/confirm"):
-            action, fields = hidden_fields(page.text)
-            response = browser.post(idp.issuer + action, data=fields)
-        else:
-            response = page
-    location = response.headers.get("Location", "")
-    if not location.startswith(REDIRECT_URI):
-        raise RuntimeError(f"login of {user.identifier} stopped: {response.status_code} {location}")
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    token = browser.http.post(idp.issuer + "/token", auth=(client["client_id"], client["client_secret"]), data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": REDIRECT_URI})
-    if token.status_code != 200:
-        raise RuntimeError(f"token exchange: {token.status_code} {token.text}")
-    return token.json()["refresh_token"]
-
-
-def login_rounds(idp: LiveIdP, client: dict, users: list[User], seconds: float, fresh: bool,
-                 trusted: dict[str, Browser]) -> tuple[int, float, list[float]]:
-    """Each user logs in again and again for ``seconds`` (at most 500 times): a fresh browser
-    each time (a code is asked) or the user's trusted workstation. Returns (logins, elapsed,
-    latencies in ms)."""
-    latencies: list[float] = []
-    errors: list[Exception] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(users) + 1)
-    deadline = [0.0]
-
-    def person(user: User) -> None:
-        barrier.wait()
-        for _ in range(500):
-            if time.monotonic() >= deadline[0]:
-                return
-            started = time.perf_counter()
-            try:
-                login(idp, client, user, Browser() if fresh else trusted[user.identifier])
-            except Exception as exc:  # reported after the round, never hidden
-                with lock:
-                    errors.append(exc)
-                return
-            with lock:
-                latencies.append((time.perf_counter() - started) * 1000)
-
-    threads = [threading.Thread(target=person, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    deadline[0] = time.monotonic() + seconds
-    started = time.monotonic()
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} logins failed, first: {errors[0]}")
-    return len(latencies), time.monotonic() - started, latencies
-
-
-def recovery_timing(idp: LiveIdP, user: User, email: str, count: int = 20) -> dict[str, tuple[float, float]]:
-    """Median answer time (ms) of the recovery pages for an address that has an account and
-    one that has none, interleaved: the pages only queue a job and should not tell them apart."""
-    browser = Browser()
-    results = {}
-    for path, known, unknown in (
-        ("/identifier/forgot", {"email": email}, {"email": "nobody@bench.example"}),
-        ("/password/forgot", {"identifier": user.identifier, "email": email},
-         {"identifier": "ZZZ999999", "email": "nobody@bench.example"}),
-    ):
-        action, fields = hidden_fields(browser.get(idp.issuer + path).text)
-        timings: dict[str, list[float]] = {"known": [], "unknown": []}
-        for _ in range(count):
-            for name, data in (("known", known), ("unknown", unknown)):
-                started = time.perf_counter()
-                status = browser.post(idp.issuer + action, data={**fields, **data}).status_code
-                if status != 200:
-                    raise RuntimeError(f"{path}: {status}")
-                timings[name].append((time.perf_counter() - started) * 1000)
-        results[path] = (percentile(timings["known"], 0.5), percentile(timings["unknown"], 0.5))
-    return results
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 # --- set-up --------------------------------------------------------------------------------
@@ -528,11 +330,8 @@ def main() -> None:
             login_rows = []
             for label, fresh in (("login with a code, 8 users", True), ("trusted workstation, 8 users", False)):
                 row = Row(label, unit="logins/s", peer=None)
-                before, database_before = cpu_ticks(server.find()), cpu_ticks(database.find())
-                count, elapsed, latencies = login_rounds(idp, client, users, args.login_seconds, fresh, trusted)
-                spent = sum(v - before.get(k, 0) for k, v in cpu_ticks(server.find()).items()) / CLOCK_TICK
-                database_spent = sum(v - database_before.get(k, 0)
-                                     for k, v in cpu_ticks(database.find()).items()) / CLOCK_TICK
+                (count, elapsed, latencies), spent, database_spent = spent_by_both(
+                    server, database, partial(login_rounds, idp, client, users, args.login_seconds, fresh, trusted))
                 row.ours.add(count / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99),
                              cpu_ms=spent * 1000 / count, db_cpu_ms=database_spent * 1000 / count)
                 login_rows.append(row)
