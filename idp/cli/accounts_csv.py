@@ -20,7 +20,7 @@ from ..phones import PhoneError, parse_phone
 from ..policy_store import current_policy
 from . import emit, json_option, with_app
 from .accounts_admin import _services
-from .directory import _establishment, accounts
+from .directory import _account_data, _establishment, accounts
 
 # The columns of `accounts import`, in the order `accounts export` writes them.
 COLUMNS = ("civility", "last_name", "first_name", "email", "phone", "landline", "function", "profile",
@@ -231,20 +231,9 @@ def _import_text(establishment: Establishment, rows: list[_Row], accepted: list[
 
 
 def _export_row(account: Account) -> dict[str, Any]:
-    return {
-        "identifier": account.identifier,
-        "civility": account.civility,
-        "last_name": account.last_name,
-        "first_name": account.first_name,
-        "email": account.email,
-        "phone": account.phone,
-        "landline": account.landline,
-        "function": account.function,
-        "profile": account.profile,
-        "services": account.service_codes,
-        "valid_until": account.valid_until.isoformat() if account.valid_until else None,
-        "status": account.status,
-    }
+    """The export's columns of the account as ``idp accounts show`` describes it."""
+    data = _account_data(account)
+    return {column: data[column] for column in EXPORT_COLUMNS}
 
 
 @accounts.command("export")
