@@ -25,7 +25,8 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
         IDP=settings,
         SECRET_KEY=settings.secret_key or development_secret(settings),
         SQLALCHEMY_DATABASE_URI=database_url(settings),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No pool_pre_ping: idp.database checks a connection before lending it, and pings
+        # only one that sat idle or has something to read.
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.json.sort_keys = False
