@@ -22,6 +22,15 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 ACCESS_TOKEN_FORMATS = ("opaque", "jwt")  # jwt: RFC 9068, signed like ID tokens
 
 
+def allowed_scope(registered: str, requested: str | None) -> str:
+    """The requested scopes the client is registered for, in the request's order, once
+    each; nothing when nothing was asked."""
+    if not requested:
+        return ""
+    allowed = set(registered.split())
+    return " ".join(s for s in dict.fromkeys(requested.split()) if s in allowed)
+
+
 class Client(db.Model):
     """A relying application, implementing Authlib's client interface."""
 
@@ -55,10 +64,7 @@ class Client(db.Model):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        if not scope:
-            return ""
-        allowed = set(self.scope.split())
-        return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
+        return allowed_scope(self.scope, scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris

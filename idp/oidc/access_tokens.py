@@ -17,15 +17,15 @@ from joserfc import jwt
 
 from .. import keys
 from ..config import OIDCConfig
-from ..models import Client
 from ..provenance import Provenance
 
 TYPE = "at+jwt"
 
 
-def wanted(client: Client, settings: OIDCConfig) -> bool:
-    """Whether ``client`` gets JWT access tokens: its own choice, else the configuration's."""
-    return (client.access_token_format or settings.access_token_format) == "jwt"
+def wanted(client_format: str | None, settings: OIDCConfig) -> bool:
+    """Whether a client whose ``access_token_format`` is ``client_format`` gets JWT access
+    tokens: its own choice, else the configuration's."""
+    return (client_format or settings.access_token_format) == "jwt"
 
 
 def claims(

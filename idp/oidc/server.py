@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.orm import joinedload
 
 from ..config import Settings
+from ..digests import new_secret
 from ..extensions import db
 from ..models import Client
 from .client_auth import PrivateKeyJWT
@@ -26,6 +27,11 @@ from .tokens import save_token
 
 # Built once: SQLAlchemy then only binds the value (about 0.15 ms of CPU less per request).
 _CLIENT_BY_ID = db.select(Client).options(joinedload(Client.service)).where(Client.client_id == bindparam("client_id"))
+
+
+def new_token(**_: object) -> str:
+    """Authlib's token generator: 256 random bits (its own draws 42 characters one by one)."""
+    return new_secret()
 
 
 def query_client(client_id: str) -> Client | None:
@@ -51,7 +57,8 @@ def init_app(app: Flask) -> None:
     """Build this application's server; views reach it through :func:`get_server`."""
     settings: Settings = app.config["IDP"]
     app.config.update(
-        OAUTH2_REFRESH_TOKEN_GENERATOR=True,
+        OAUTH2_ACCESS_TOKEN_GENERATOR=new_token,
+        OAUTH2_REFRESH_TOKEN_GENERATOR=new_token,
         OAUTH2_TOKEN_EXPIRES_IN={
             grant: int(settings.oidc.access_token_lifetime.total_seconds())
             for grant in ("authorization_code", "refresh_token", "client_credentials")

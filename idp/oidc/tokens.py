@@ -69,7 +69,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     account: Account | None = request.user
     expires = moment + settings.oidc.access_token_lifetime
     scope = token.get("scope") or ""
-    if access_tokens.wanted(client, settings.oidc):
+    if access_tokens.wanted(client.access_token_format, settings.oidc):
         token["access_token"] = access_tokens.encode(access_tokens.claims(
             issuer=settings.issuer, client_id=client.client_id,
             subject=account.subject if account is not None else client.client_id,
