@@ -19,7 +19,6 @@ from ..extensions import db
 from ..login import flow as login_flow
 from ..models import Token
 from ..policy_store import current_policy
-from . import client_credentials
 from .authorize import authorize
 from .authorize import resume as resume_authorization
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED, select
@@ -131,9 +130,6 @@ def token() -> Response:
     malformed = _malformed_basic_authorization()
     if malformed is not None:
         return malformed
-    answered = client_credentials.answer(request)
-    if answered is not None:
-        return answered
     response: Response = get_server().create_token_response()
     if response.status_code == 200:
         db.session.commit()
