@@ -190,12 +190,13 @@ def bench_policy(folder: Path) -> Path:
 
 @contextmanager
 def servers(folder: Path, database_url: str, secret: str, extra: list[str]) -> Iterator[tuple[LiveIdP, Peer]]:
-    # No access log (the peer writes none); production keeps gunicorn.conf.py's.
-    gunicorn_args = ["-c", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else []
-    gunicorn_args += ["--access-logfile", "/dev/null", *extra]
+    # No access log, as the peer writes none (IDP_ACCESS_LOG=off: written to /dev/null, each
+    # line would still be formatted); production keeps gunicorn.conf.py's on stdout.
+    gunicorn_args = ["-c", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else ["--access-logfile", "/dev/null"]
+    gunicorn_args += extra
     idp = LiveIdP(folder / "ours", database_url, workers=WORKERS, gunicorn_args=gunicorn_args,
                   config={"policy_file": str(bench_policy(folder))},
-                  env={"IDP_WORKERS": str(WORKERS)})
+                  env={"IDP_WORKERS": str(WORKERS), "IDP_ACCESS_LOG": "off"})
     idp.start()
     try:
         peer = Peer(folder, secret)

@@ -11,7 +11,7 @@ CONF = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
 
 
 def _settings(monkeypatch, **environ):
-    for name in ("IDP_BIND", "IDP_WORKERS", "PORT"):
+    for name in ("IDP_BIND", "IDP_WORKERS", "PORT", "IDP_ACCESS_LOG"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -24,6 +24,11 @@ def test_defaults_serve_loopback_on_port_5000_with_two_preloaded_workers(monkeyp
     assert conf["preload_app"] is True and conf["control_socket_disable"] is True
     assert conf["accesslog"] == "-" and conf["wsgi_app"] == "wsgi:app"
     assert 0 < conf["graceful_timeout"] <= conf["timeout"]
+
+
+@pytest.mark.parametrize("value, accesslog", [("/var/log/idp/access.log", "/var/log/idp/access.log"), ("off", None)])
+def test_the_access_log_goes_where_the_environment_says(monkeypatch, value, accesslog):
+    assert _settings(monkeypatch, IDP_ACCESS_LOG=value)["accesslog"] == accesslog
 
 
 @pytest.mark.parametrize("environ, bind, workers", [
