@@ -72,10 +72,10 @@ def create_app(overrides: dict[str, Any] | None = None, config_file: str | None 
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(recovery_bp)
-    from .oidc.client_credentials import MachineTokens
     from .oidc.documents import HeldDocuments
+    from .oidc.fast_tokens import FastTokens
 
-    app.wsgi_app = MachineTokens(app, HeldDocuments(app, app.wsgi_app))
+    app.wsgi_app = FastTokens(app, HeldDocuments(app, app.wsgi_app))
     from . import devices, sessions
 
     app.after_request(sessions.write_cookie)

@@ -14,6 +14,11 @@ PROFILES = ("administrator", "user")
 CIVILITIES = ("M", "Mme")
 
 
+def usable(status: str, valid_until: date | None, today: date) -> bool:
+    """An account in this status, valid until then, may log in today."""
+    return status == "active" and (valid_until is None or valid_until >= today)
+
+
 class Establishment(db.Model):
     __tablename__ = "establishments"
 
@@ -89,6 +94,4 @@ class Account(db.Model):
 
     def is_usable(self, today: date) -> bool:
         """Whether the account may log in: active and not past its validity end date."""
-        if self.status != "active":
-            return False
-        return self.valid_until is None or self.valid_until >= today
+        return usable(self.status, self.valid_until, today)

@@ -83,6 +83,21 @@ def essential_acr_values(claims_request: dict[str, Any] | None) -> list[str]:
     return [str(acr["value"])] if "value" in acr else []
 
 
+def released_names(
+    scope: str, claims_request: dict[str, Any] | None, member: str, include_scope_claims: bool
+) -> list[str]:
+    """The names of the claims ``member`` releases, before reading the account."""
+    names: list[str] = []
+    if include_scope_claims:
+        for scope_name in scope.split():
+            names.extend(SCOPE_CLAIMS.get(scope_name, ()))
+    allowed = {claim for s in scope.split() for claim in SCOPE_CLAIMS.get(s, ())}
+    requested = ((claims_request or {}).get(member) or {}).keys()
+    # A claims request can pick claims individually, but never beyond the granted scopes.
+    names.extend(name for name in requested if name in allowed)
+    return names
+
+
 def select(
     account: Account,
     scope: str,
@@ -92,14 +107,7 @@ def select(
     establishment: str | None = None,
 ) -> dict[str, Any]:
     """The claims to release in ``member`` (``userinfo`` or ``id_token``)."""
-    names: list[str] = []
-    if include_scope_claims:
-        for scope_name in scope.split():
-            names.extend(SCOPE_CLAIMS.get(scope_name, ()))
-    allowed = {claim for s in scope.split() for claim in SCOPE_CLAIMS.get(s, ())}
-    requested = ((claims_request or {}).get(member) or {}).keys()
-    # A claims request can pick claims individually, but never beyond the granted scopes.
-    names.extend(name for name in requested if name in allowed)
+    names = released_names(scope, claims_request, member, include_scope_claims)
     if not names:
         return {}  # most ID tokens: nothing to read about the account's establishment
     available = account_claims(account, establishment)

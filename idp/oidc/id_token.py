@@ -32,13 +32,26 @@ def add_to_response(
 
 def build(client: Client, account: Account, *, scope: str, provenance: Provenance, nonce: str | None = None,
           access_token: str | None = None) -> str:
+    # With an access token, scope claims go to UserInfo (OIDC Core 5.4); the ID token
+    # carries only what the claims parameter asks for there.
+    released = claim_rules.select(
+        account, scope, provenance.claims, "id_token", include_scope_claims=not access_token,
+        establishment=provenance.establishment,
+    )
+    return sign(client.client_id, account.subject, provenance=provenance, nonce=nonce, access_token=access_token,
+                released=released)
+
+
+def sign(client_id: str, subject: str, *, provenance: Provenance, nonce: str | None, access_token: str | None,
+         released: dict[str, Any]) -> str:
+    """The signed ID token for ``subject`` and the client, with the ``released`` claims."""
     settings: Settings = current_app.config["IDP"]
     record, key_set = keys.signing_key_set()
     issued = epoch_now()
     payload: dict[str, Any] = {
         "iss": settings.issuer,
-        "sub": account.subject,
-        "aud": client.client_id,
+        "sub": subject,
+        "aud": client_id,
         "exp": issued + int(settings.oidc.id_token_lifetime.total_seconds()),
         "iat": issued,
         "auth_time": provenance.auth_time,
@@ -52,13 +65,6 @@ def build(client: Client, account: Account, *, scope: str, provenance: Provenanc
         payload["sid"] = provenance.sid
     if access_token:
         payload["at_hash"] = create_half_hash(access_token, record.alg).decode("ascii")
-    # With an access token, scope claims go to UserInfo (OIDC Core 5.4); the ID token
-    # carries only what the claims parameter asks for there.
-    payload.update(
-        claim_rules.select(
-            account, scope, provenance.claims, "id_token", include_scope_claims=not access_token,
-            establishment=provenance.establishment,
-        )
-    )
+    payload.update(released)
     header = {"alg": record.alg, "kid": record.kid, "typ": "JWT"}
     return jwt.encode(header, payload, key_set, algorithms=[record.alg])

@@ -3,8 +3,8 @@
 A token request costs one read of the client (with its service), one INSERT of the token
 and, for a refresh, one read of the token with its account and rights and one UPDATE
 that consumes it; the signing key comes from the process's copy (:mod:`idp.keys`). A
-plain client_credentials request never gets here: :mod:`.client_credentials` answers it
-in two statements outside a transaction.
+plain client_credentials or refresh request never gets here: :mod:`.fast_tokens` answers it
+in two or three statements outside a transaction.
 
 Durability: every token is committed synchronously (PostgreSQL's default). Decided with
 figures (2026-11-28, the 2-core machine, gunicorn with 4 workers on PostgreSQL 15, wrk

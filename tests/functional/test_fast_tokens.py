@@ -1,17 +1,22 @@
-"""client_credentials: the plain request answered in two statements (idp.oidc.client_credentials)
+"""client_credentials: the plain request answered in two statements (idp.oidc.fast_tokens)
 gives what Authlib's grant gives for it, and everything else still goes to Authlib."""
 
 import base64
+import threading
+from datetime import date
 
 import psycopg
 import pytest
+from authlib.oidc.core.grants.util import create_half_hash
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import event
 
 from idp.extensions import db
-from idp.oidc import client_credentials
+from idp.models import Account, AccountService
+from idp.oidc import fast_tokens
 from tests.conftest import POSTGRES_ADMIN
+from tests.helpers import REDIRECT_URI, Actors
 
 
 def _basic(client_id, secret):
@@ -81,20 +86,20 @@ def test_the_plain_request_gets_what_authlib_gives(actors, clients, monkeypatch)
     keyset = KeySet.import_key_set(actors.browser.get("/jwks.json").get_json())
     requests = _requests(clients)
     answered = []
-    real = client_credentials.answer
+    real = fast_tokens.answer
 
     def spy(*args):
         body = real(*args)
         answered.append(body is not None)
         return body
 
-    monkeypatch.setattr(client_credentials, "answer", spy)
+    monkeypatch.setattr(fast_tokens, "answer", spy)
     fast = {}
     for name, (form, headers) in requests.items():
         answered.clear()
         fast[name] = _shape(actors.browser.post("/token", data=form, headers=headers), keyset)
         assert answered == [name in FAST], name
-    monkeypatch.setattr(client_credentials, "answer", lambda *args: None)
+    monkeypatch.setattr(fast_tokens, "answer", lambda *args: None)
     for name, (form, headers) in requests.items():
         assert _shape(actors.browser.post("/token", data=form, headers=headers), keyset) == fast[name], name
     assert fast["basic"][0] == 200 and "scope" not in fast["basic"][1]
@@ -160,8 +165,8 @@ def test_answered_ahead_of_flask_with_the_headers_flask_gives(actors, clients, a
 def test_other_shapes_of_request_reach_flask_with_their_body(actors, clients, shape, monkeypatch):
     basic_id, basic_secret = clients["basic"]
     answered = []
-    real = client_credentials.answer
-    monkeypatch.setattr(client_credentials, "answer", lambda *args: answered.append(1) or real(*args))
+    real = fast_tokens.answer
+    monkeypatch.setattr(fast_tokens, "answer", lambda *args: answered.append(1) or real(*args))
     headers = {**_basic(basic_id, basic_secret), "Content-Type": "application/x-www-form-urlencoded"}
     body, path = "grant_type=client_credentials", "/token"
     if shape == "query string":
@@ -201,3 +206,156 @@ def test_a_lost_direct_connection_costs_no_request(actors, clients, app):
     with app.app_context():
         db.engine.dispose()
     assert statements.connection is None
+
+
+# --- refresh with rotation ------------------------------------------------------------------
+
+def _signed_in(actors, **client_options):
+    """A new person in a new browser, and a new client."""
+    identifier = actors.account(siret=actors.siret)
+    client_id, secret = actors.client(**client_options)
+    browser = Actors(actors.app, actors.app.test_client())
+    return browser, client_id, secret, identifier
+
+
+def _refresh_request(client_id, secret, refresh_token, post=False, **more):
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **more}
+    if post:
+        return {**form, "client_id": client_id, "client_secret": secret}, {}
+    return form, _basic(client_id, secret)
+
+
+def _change_account(app, identifier, **values):
+    with app.app_context():
+        db.session.execute(db.update(Account).where(Account.identifier == identifier).values(**values))
+        db.session.commit()
+
+
+def _plain(actors, post=False, **options):
+    actors, client_id, secret, identifier = _signed_in(
+        actors, **({"auth_method": "client_secret_post"} if post else {}), **options)
+    if post:
+        code, verifier = actors.login_and_get_code(client_id, identifier)
+        tokens = actors.browser.post("/token", data={
+            "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": REDIRECT_URI,
+            "client_id": client_id, "client_secret": secret}).get_json()
+    else:
+        tokens = actors.tokens_for(client_id, secret, identifier)
+    return actors, (client_id, secret), _refresh_request(client_id, secret, tokens["refresh_token"], post)
+
+
+def _scenario(name, creator, app):
+    """(actors, client, request) for one case, from a fresh login."""
+    if name in ("basic", "post", "jwt access token"):
+        options = {"access_token_format": "jwt"} if name == "jwt access token" else {}
+        return _plain(creator, post=name == "post", **options)
+    actors, client_id, secret, identifier = _signed_in(creator)
+    if name == "claims for the id token":
+        claims = '{"id_token": {"email": null}}'
+        tokens = actors.tokens_for(client_id, secret, identifier, claims=claims)
+    else:
+        tokens = actors.tokens_for(client_id, secret, identifier)
+    request = _refresh_request(client_id, secret, tokens["refresh_token"])
+    if name == "a narrower scope":
+        request = _refresh_request(client_id, secret, tokens["refresh_token"], scope="openid peps")
+    elif name == "a wider scope":
+        request = _refresh_request(client_id, secret, tokens["refresh_token"], scope="openid peps admin")
+    elif name == "no refresh token":
+        request = ({"grant_type": "refresh_token"}, _basic(client_id, secret))
+    elif name == "used twice":
+        assert actors.browser.post("/token", data=request[0], headers=request[1]).status_code == 200
+    elif name == "another client's token":
+        other_id, other_secret = creator.client()
+        request = _refresh_request(other_id, other_secret, tokens["refresh_token"])
+    elif name == "account disabled":
+        _change_account(app, identifier, status="disabled")
+    elif name == "account past its end date":
+        _change_account(app, identifier, valid_until=date(2000, 1, 1))
+    elif name == "right to the service removed":
+        with app.app_context():
+            db.session.execute(db.delete(AccountService))
+            db.session.commit()
+    elif name == "revoked":
+        revoked = actors.browser.post("/revoke", data={"token": tokens["refresh_token"]}, headers=_basic(
+            client_id, secret))
+        assert revoked.status_code == 200
+    return actors, (client_id, secret), request
+
+
+REFRESH_FAST = ["basic", "post", "jwt access token", "a narrower scope"]
+REFRESH_AUTHLIB = ["claims for the id token", "a wider scope", "no refresh token", "used twice",
+                   "another client's token", "account disabled", "account past its end date",
+                   "right to the service removed", "revoked"]
+
+
+def _refresh_shape(actors, response):
+    keyset = KeySet.import_key_set(actors.browser.get("/jwks.json").get_json())
+    body = response.get_json()
+    shape = {key: body[key] for key in ("error", "scope", "token_type", "expires_in") if key in body}
+    if "access_token" in body:
+        token = body["access_token"]
+        shape["access_token"] = "jwt" if token.count(".") == 2 else "opaque"
+        shape["refresh_token"] = len(body["refresh_token"]) >= 43
+    if "id_token" in body:
+        claims = jwt.decode(body["id_token"], keyset).claims
+        assert claims.pop("at_hash") == create_half_hash(body["access_token"], "RS256").decode()
+        varying = ("iat", "exp", "auth_time", "sub", "aud", "sid")  # each run is its own login
+        shape["id_token"] = {k: v for k, v in claims.items() if k not in varying}
+    return response.status_code, shape
+
+
+@pytest.mark.parametrize("name", REFRESH_FAST + REFRESH_AUTHLIB)
+def test_a_refresh_gets_what_authlib_gives(app, actors, monkeypatch, name):
+    creator = actors
+    creator.siret = creator.establishment()
+    real = fast_tokens.answer
+    answered = []
+
+    def spy(*args):
+        body = real(*args)
+        answered.append(body is not None)
+        return body
+
+    monkeypatch.setattr(fast_tokens, "answer", spy)
+    actors, client, (form, headers) = _scenario(name, creator, app)
+    answered.clear()
+    fast = actors.browser.post("/token", data=form, headers=headers)
+    assert answered == [name in REFRESH_FAST]
+    monkeypatch.setattr(fast_tokens, "answer", lambda *args: None)
+    slow_actors, _, (form, headers) = _scenario(name, creator, app)
+    slow = slow_actors.browser.post("/token", data=form, headers=headers)
+    assert _refresh_shape(actors, fast) == _refresh_shape(slow_actors, slow)
+    if name in REFRESH_FAST:
+        assert fast.status_code == 200 and "id_token" in fast.get_json()
+        # The new refresh token works once, through either path, and the old one is spent.
+        monkeypatch.setattr(fast_tokens, "answer", spy)
+        again = _refresh_request(*client, fast.get_json()["refresh_token"], post=name == "post")
+        assert actors.browser.post("/token", data=again[0], headers=again[1]).status_code == 200
+        replay = actors.browser.post("/token", data=again[0], headers=again[1])
+        assert replay.get_json()["error"] == "invalid_grant"
+    else:
+        assert fast.status_code in (400, 401) or name == "claims for the id token"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # workers really run at once there
+def test_one_refresh_token_sent_eight_times_at_once_gives_one_answer_and_revokes_the_family(app, actors):
+    actors.siret = actors.establishment()
+    browser, (client_id, secret), (form, headers) = _plain(actors)
+    start, answers = threading.Barrier(8), []
+
+    def send():
+        client = app.test_client()
+        start.wait()
+        answers.append(client.post("/token", data=form, headers=headers))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [answer for answer in answers if answer.status_code == 200]
+    assert len(winners) == 1
+    assert {answer.get_json()["error"] for answer in answers if answer.status_code != 200} == {"invalid_grant"}
+    # The others were replays of a spent token: the whole family, the winner's new one too, is revoked.
+    again = _refresh_request(client_id, secret, winners[0].get_json()["refresh_token"])
+    assert browser.browser.post("/token", data=again[0], headers=again[1]).get_json()["error"] == "invalid_grant"
