@@ -46,7 +46,9 @@ from urllib.parse import parse_qs, unquote
 import psycopg
 from flask import Flask, current_app
 from psycopg.rows import namedtuple_row
+from psycopg.types.json import Json
 from sqlalchemy import Connection, Engine, bindparam, event, exists, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from .. import keys, metrics
 from ..clock import epoch, now
@@ -181,14 +183,15 @@ class _Core:
 
 
 class _Psycopg:
-    """The statements on this process's own autocommit connection to PostgreSQL, with
-    psycopg alone. Opened on first use in each worker."""
+    """The statements on connections of this process's own, in autocommit mode, with
+    psycopg alone: one per thread (a gthread worker's threads never queue behind one
+    another's statement), opened on first use."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.connection: psycopg.Connection[Any] | None = None
-        self.pid = 0
-        self.opening = threading.Lock()
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.opened: list[tuple[int, psycopg.Connection[Any]]] = []  # (pid, connection)
 
         def compiled(statement: Any) -> str:
             return str(statement.compile(dialect=engine.dialect))
@@ -200,14 +203,23 @@ class _Psycopg:
             "rotate": compiled(_ROTATE),
         }
 
+    @property
+    def connection(self) -> psycopg.Connection[Any] | None:
+        """This thread's connection, if it opened one in this process."""
+        if getattr(self.local, "pid", None) != os.getpid():
+            return None  # none yet, or the parent's before a fork
+        connection: psycopg.Connection[Any] | None = self.local.connection
+        return connection
+
     def _connection(self) -> psycopg.Connection[Any]:
-        # psycopg serialises the statements of threads sharing a connection (gthread workers).
-        with self.opening:
-            if self.connection is None or self.pid != os.getpid():
-                arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
-                self.connection = psycopg.connect(*arguments, **{**options, "autocommit": True})
-                self.pid = os.getpid()
-            return self.connection
+        connection = self.connection
+        if connection is None:
+            arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+            connection = psycopg.connect(*arguments, **{**options, "autocommit": True})
+            self.local.connection, self.local.pid = connection, os.getpid()
+            with self.lock:
+                self.opened.append((os.getpid(), connection))
+        return connection
 
     def _one(self, name: str, values: dict[str, Any]) -> Any:
         cursor = self._connection().cursor(row_factory=namedtuple_row)
@@ -217,7 +229,8 @@ class _Psycopg:
         return cast(_Client | None, self._one("client", {"client_id": client_id}))
 
     def insert(self, values: dict[str, Any]) -> None:
-        self._connection().execute(self.sql["insert"], values)
+        # JSON null, as the ORM writes an empty provenance.
+        self._connection().execute(self.sql["insert"], {**values, "provenance": Json(values["provenance"])})
 
     def refresh(self, refresh_digest: str, service_id: int | None) -> _Refresh | None:
         return cast(_Refresh | None, self._one("refresh", {"digest": refresh_digest, "service_id": service_id}))
@@ -227,13 +240,25 @@ class _Psycopg:
             "old_id": old_id, "moment": values["issued_at"], **values})
         return cursor.rowcount == 1
 
-    def drop(self, *_: object) -> None:
-        """Close the connection (when the engine is disposed, or after a failure); one
-        inherited from another process is only forgotten: closing it would end the
-        other's session."""
-        connection, self.connection = self.connection, None
-        if connection is not None and self.pid == os.getpid():
+    def drop(self) -> None:
+        """Close this thread's connection, after it failed."""
+        connection = self.connection
+        self.local.connection = None
+        if connection is not None:
+            with self.lock:
+                self.opened = [(pid, c) for pid, c in self.opened if c is not connection]
             connection.close()
+
+    def dispose(self, *_: object) -> None:
+        """Close every connection this process opened (the engine was disposed). Those
+        inherited from another process are only forgotten: closing them would end the
+        other's sessions."""
+        with self.lock:
+            opened, self.opened = self.opened, []
+        self.local = threading.local()
+        for pid, connection in opened:
+            if pid == os.getpid():
+                connection.close()
 
 
 def _credentials(form: Form, authorization: str | None) -> tuple[str, str, str] | None:
@@ -265,6 +290,8 @@ def answer(form: Form, authorization: str | None, statements: _Statements | None
     credentials = _credentials(form, authorization)
     if credentials is None or len(credentials[1]) > 64:
         return None
+    if any("\x00" in value for values in form.values() for value in values) or "\x00" in "".join(credentials):
+        return None  # PostgreSQL text holds no NUL: Authlib's grant refuses the request
     issue = _client_credentials if grant_type == CLIENT_CREDENTIALS else _refresh
     if statements is None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -350,8 +377,8 @@ def _refresh(form: Form, credentials: tuple[str, str, str], statements: _Stateme
     if client.service_id is not None and not found.entitled:
         return None
     requested = form.get("scope", [""])[0]
-    if requested and not set(requested.split()) <= set(found.scope.split()):
-        return None
+    if requested and (not found.scope or not set(requested.split()) <= set(found.scope.split())):
+        return None  # Authlib's grant refuses a scope beyond the token's, or any with none
     scope = allowed_scope(client.scope, requested or found.scope)
     with_id_token = "openid" in scope.split() and provenance is not None
     if with_id_token and provenance is not None and claims.released_names(
@@ -359,19 +386,31 @@ def _refresh(form: Form, credentials: tuple[str, str, str], statements: _Stateme
         return None  # the ID token releases claims of the account: Authlib's grant reads it
     token = _access_token(client, client_id, found.subject, scope, moment, provenance)
     refresh_token = new_secret()
-    settings: Settings = current_app.config["IDP"]
-    rotated = statements.rotate(found.id, {
-        "access_digest": digest(token), "refresh_digest": digest(refresh_token), "scope": scope,
-        "issued_at": moment, "access_expires_at": moment + settings.oidc.access_token_lifetime,
-    })
-    if not rotated:
-        return None  # consumed by another request meanwhile: Authlib's grant sees the replay
-    metrics.count_token(REFRESH_TOKEN)
     body = _body(token, scope, refresh_token=refresh_token)
     if with_id_token and provenance is not None:
         # OIDC Core 12.2: the new ID token keeps the original auth_time, acr and amr.
+        # Signed before the statement that consumes the old token, which nothing may follow.
         body["id_token"] = id_token.sign(client_id, found.subject, provenance=provenance, nonce=None,
                                          access_token=token, released={})
+    settings: Settings = current_app.config["IDP"]
+    values = {
+        "access_digest": digest(token), "refresh_digest": digest(refresh_token), "scope": scope,
+        "issued_at": moment, "access_expires_at": moment + settings.oidc.access_token_lifetime,
+    }
+    try:
+        rotated = statements.rotate(found.id, values)
+    except psycopg.Error as error:
+        # Whether it committed is unknown. It consumes and inserts together: the new token
+        # is there exactly when it did. If not, nothing changed and Authlib's grant answers.
+        log.warning("refresh: the direct connection failed during the rotation (%s)", error)
+        assert isinstance(statements, _Psycopg)
+        statements.drop()
+        with db.engine.connect() as connection:
+            rotated = connection.execute(
+                select(Token.id).where(Token.refresh_digest == values["refresh_digest"])).first() is not None
+    if not rotated:
+        return None  # consumed by another request meanwhile: Authlib's grant sees the replay
+    metrics.count_token(REFRESH_TOKEN)
     return body
 
 
@@ -381,10 +420,10 @@ def _form(environ: dict[str, Any]) -> Form | None:
     content_type = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded" or environ.get("QUERY_STRING"):
         return None
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
+    declared = environ.get("CONTENT_LENGTH", "")
+    if not declared.isascii() or not declared.isdigit() or "HTTP_TRANSFER_ENCODING" in environ:
+        return None  # as werkzeug reads it: digits only, and no chunked body
+    length = int(declared)
     if not 0 < length <= _LARGEST:
         return None
     body = environ["wsgi.input"].read(length)
@@ -412,7 +451,7 @@ class FastTokens:
             engine = db.engine
         self.statements = _Psycopg(engine) if engine.dialect.driver == "psycopg" else None
         if self.statements is not None:
-            event.listen(engine, "engine_disposed", self.statements.drop)
+            event.listen(engine, "engine_disposed", self.statements.dispose)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
@@ -424,10 +463,10 @@ class FastTokens:
         with self.app.app_context():
             try:
                 body = answer(form, environ.get("HTTP_AUTHORIZATION"), self.statements)
-            except psycopg.Error as error:  # its own connection failed: Flask's pool takes over
-                log.warning("token endpoint: the direct connection failed (%s); through Flask", error)
-                assert isinstance(self.statements, _Psycopg)
-                self.statements.drop()
+            except (psycopg.Error, DBAPIError) as error:  # Flask and its pool take over
+                log.warning("token endpoint: the database failed ahead of Flask (%s)", error)
+                if isinstance(error, psycopg.Error) and self.statements is not None:
+                    self.statements.drop()
                 body = None
         if body is None:
             return self.wsgi_app(environ, start_response)

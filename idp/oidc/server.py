@@ -37,8 +37,8 @@ def new_token(**_: object) -> str:
 def query_client(client_id: str) -> Client | None:
     """The client, read once per request however many parts of Authlib ask, with its
     service in the same query (the grants check the account's right to it)."""
-    if not client_id or len(client_id) > 64:
-        return None
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:
+        return None  # no such client; PostgreSQL text cannot even hold a NUL
     cache: dict[str, Client | None] = g.setdefault("clients", {}) if has_request_context() else {}
     if client_id not in cache:
         cache[client_id] = db.session.execute(_CLIENT_BY_ID, {"client_id": client_id}).scalar_one_or_none()

@@ -2,6 +2,7 @@
 gives what Authlib's grant gives for it, and everything else still goes to Authlib."""
 
 import base64
+import io
 import threading
 from datetime import date
 
@@ -10,7 +11,7 @@ import pytest
 from authlib.oidc.core.grants.util import create_half_hash
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from idp.extensions import db
 from idp.models import Account, AccountService
@@ -260,6 +261,9 @@ def _scenario(name, creator, app):
         request = _refresh_request(client_id, secret, tokens["refresh_token"], scope="openid peps")
     elif name == "a wider scope":
         request = _refresh_request(client_id, secret, tokens["refresh_token"], scope="openid peps admin")
+    elif name == "a blank scope for a token without one":
+        first = actors.browser.post("/token", data={**request[0], "scope": " "}, headers=request[1]).get_json()
+        request = _refresh_request(client_id, secret, first["refresh_token"], scope=" ")
     elif name == "no refresh token":
         request = ({"grant_type": "refresh_token"}, _basic(client_id, secret))
     elif name == "used twice":
@@ -283,7 +287,8 @@ def _scenario(name, creator, app):
 
 
 REFRESH_FAST = ["basic", "post", "jwt access token", "a narrower scope"]
-REFRESH_AUTHLIB = ["claims for the id token", "a wider scope", "no refresh token", "used twice",
+REFRESH_AUTHLIB = ["claims for the id token", "a wider scope", "a blank scope for a token without one",
+                   "no refresh token", "used twice",
                    "another client's token", "account disabled", "account past its end date",
                    "right to the service removed", "revoked"]
 
@@ -359,3 +364,67 @@ def test_one_refresh_token_sent_eight_times_at_once_gives_one_answer_and_revokes
     # The others were replays of a spent token: the whole family, the winner's new one too, is revoked.
     again = _refresh_request(client_id, secret, winners[0].get_json()["refresh_token"])
     assert browser.browser.post("/token", data=again[0], headers=again[1]).get_json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # the direct connection is PostgreSQL's
+@pytest.mark.parametrize("committed", [True, False])
+def test_a_rotation_whose_outcome_is_unknown_is_settled_by_looking(app, actors, monkeypatch, committed):
+    """The connection fails during the statement that consumes the old token and inserts
+    the new one: the answer follows what the database holds, never a false replay."""
+    actors.siret = actors.establishment()
+    browser, (client_id, secret), (form, headers) = _plain(actors)
+    real = fast_tokens._Psycopg.rotate
+
+    def failing(statements, old_id, values):
+        if committed:
+            real(statements, old_id, values)
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(fast_tokens._Psycopg, "rotate", failing)
+    answer = browser.browser.post("/token", data=form, headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    monkeypatch.undo()
+    again = _refresh_request(client_id, secret, answer.get_json()["refresh_token"])
+    assert browser.browser.post("/token", data=again[0], headers=again[1]).status_code == 200
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL")).scalar() == 0
+
+
+def test_a_nul_in_credentials_is_refused_without_touching_the_database(actors, clients, app):
+    basic_id, basic_secret = clients["basic"]
+    before = app.wsgi_app.statements.connection if app.wsgi_app.statements else None
+    for headers, form in (
+        (_basic(basic_id + "\x00", basic_secret), {"grant_type": "client_credentials"}),
+        ({}, {"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "s"}),
+        (_basic(basic_id, basic_secret), {"grant_type": "refresh_token", "refresh_token": "a\x00b"}),
+    ):
+        answer = actors.browser.post("/token", data=form, headers=headers)
+        assert answer.status_code in (400, 401), answer.status_code
+    after = app.wsgi_app.statements.connection if app.wsgi_app.statements else None
+    assert before is after
+
+
+@pytest.mark.parametrize("length, extra", [("+29", {}), ("2_9", {}), (" 29", {}),
+                                           ("29", {"HTTP_TRANSFER_ENCODING": "chunked"})])
+def test_a_content_length_werkzeug_would_not_read_goes_to_flask(actors, clients, app, monkeypatch, length, extra):
+    basic_id, basic_secret = clients["basic"]
+    answered = []
+    monkeypatch.setattr(fast_tokens, "answer", lambda *args: answered.append(1))
+    body = b"grant_type=client_credentials"
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/token", "CONTENT_TYPE": "application/x-www-form-urlencoded",
+               "CONTENT_LENGTH": length, "wsgi.input": io.BytesIO(body), "QUERY_STRING": "",
+               "HTTP_AUTHORIZATION": _basic(basic_id, basic_secret)["Authorization"], "SERVER_NAME": "localhost",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1", **extra}
+    statuses = []
+    b"".join(app.wsgi_app(environ, lambda status, headers: statuses.append(status)))
+    assert not answered and not statuses[0].startswith("5")
+
+
+def test_rows_of_both_paths_hold_the_same_empty_provenance(actors, clients, app, monkeypatch):
+    basic_id, basic_secret = clients["basic"]
+    assert actors.token(basic_id, basic_secret, grant_type="client_credentials").status_code == 200
+    monkeypatch.setattr(fast_tokens, "answer", lambda *args: None)
+    assert actors.token(basic_id, basic_secret, grant_type="client_credentials").status_code == 200
+    with app.app_context():
+        fast, slow = db.session.execute(text("SELECT provenance IS NULL FROM tokens ORDER BY id")).scalars().all()
+    assert fast == slow
