@@ -11,12 +11,15 @@ a revoked JWT is inactive at introspection even though its signature still verif
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from joserfc import jwt
 
 from .. import keys
-from ..config import OIDCConfig
+from ..clock import epoch
+from ..config import OIDCConfig, Settings
 from ..provenance import Provenance
 
 TYPE = "at+jwt"
@@ -60,6 +63,19 @@ def claims(
         if provenance.amr:
             payload["amr"] = list(provenance.amr)
     return payload
+
+
+def for_client(client_format: str | None, *, client_id: str, subject: str, scope: str, issued: datetime,
+               provenance: Provenance | None) -> str | None:
+    """The signed JWT access token, if the client gets one (:func:`wanted`); None for an
+    opaque one, which the caller draws."""
+    settings: Settings = current_app.config["IDP"]
+    if not wanted(client_format, settings.oidc):
+        return None
+    return encode(claims(
+        issuer=settings.issuer, client_id=client_id, subject=subject, scope=scope, issued_at=epoch(issued),
+        expires_at=epoch(issued + settings.oidc.access_token_lifetime), provenance=provenance,
+    ), keys.signer())
 
 
 def encode(payload: dict[str, Any], signer: keys.Signer) -> str:

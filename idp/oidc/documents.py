@@ -24,18 +24,36 @@ from ..web import security_headers
 from .metadata import DocumentCache
 
 StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
 
 
-class HeldDocuments:
+class AheadOfFlask:
+    """A WSGI layer in front of the application that answers some requests itself, with
+    the security headers, request id and latency observation Flask's hooks would add."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApp):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.trusted_proxies = app.config["IDP"].trusted_proxies
+        self.security_headers = security_headers(app.config["IDP"].issuer)
+
+    def send(self, environ: dict[str, Any], start_response: StartResponse, endpoint: str, started: float,
+             status: int, headers: list[tuple[str, str]], body: bytes) -> Iterable[bytes]:
+        if body:
+            headers = [*headers, ("Content-Length", str(len(body)))]
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"), self.trusted_proxies)
+        start_response(_STATUS[status], [*headers, *self.security_headers, (HEADER, request_id)])
+        metrics.observe_latency(endpoint, status, time.perf_counter() - started)
+        return [body] if body else []
+
+
+class HeldDocuments(AheadOfFlask):
     """WSGI middleware in front of the application (see the module docstring); built once
     the routes are registered, it answers their paths as ``idp.oidc.views`` does."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]):
-        self.app = app
-        self.wsgi_app = wsgi_app
-        settings = app.config["IDP"]
-        self.trusted_proxies = settings.trusted_proxies
-        self.headers = security_headers(settings.issuer)
+    def __init__(self, app: Flask, wsgi_app: WSGIApp):
+        super().__init__(app, wsgi_app)
         documents: dict[str, DocumentCache] = app.extensions["idp.metadata"]
         self.routes = {rule.rule: (rule.endpoint, documents[rule.endpoint])
                        for rule in app.url_map.iter_rules() if rule.endpoint in documents}
@@ -50,9 +68,4 @@ class HeldDocuments:
         if built is None:
             return self.wsgi_app(environ, start_response)  # Flask builds it, or serves the old one
         status, headers, body = document.answer(built, environ.get("HTTP_IF_NONE_MATCH", ""))
-        if body:
-            headers.append(("Content-Length", str(len(body))))
-        headers += [*self.headers, (HEADER, request_id_for(environ.get("HTTP_X_REQUEST_ID"), self.trusted_proxies))]
-        start_response("200 OK" if status == 200 else "304 NOT MODIFIED", headers)
-        metrics.observe_latency(endpoint, status, time.perf_counter() - started)
-        return [body] if body else []
+        return self.send(environ, start_response, endpoint, started, status, headers, body)

@@ -34,34 +34,30 @@ import binascii
 import io
 import json
 import logging
-import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import psycopg
 from flask import Flask, current_app
-from psycopg.rows import namedtuple_row
-from psycopg.types.json import Json
-from sqlalchemy import Connection, Engine, bindparam, event, exists, insert, select, text, update
+from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 
-from .. import keys, metrics
-from ..clock import epoch, now
+from .. import metrics
+from ..clock import now
 from ..config import Settings
 from ..digests import digest, matches, new_secret
 from ..extensions import db
-from ..models import Account, Client, Token
-from ..models.accounts import AccountService, Establishment, usable
+from ..models import Token
+from ..models.accounts import usable
 from ..models.oauth import allowed_scope
-from ..observability import HEADER, request_id_for
 from ..provenance import Provenance
-from ..web import security_headers
 from . import access_tokens, claims, id_token
+from .documents import AheadOfFlask, StartResponse, WSGIApp
+from .token_statements import ClientRow, CoreStatements, PsycopgStatements, Statements
 
 log = logging.getLogger("idp.oidc")
 
@@ -75,190 +71,7 @@ _PARAMETERS = {
 _LARGEST = 2048  # bytes of form: a longer body goes to Flask unread
 ENDPOINT = "oidc.token"
 
-_CLIENT = select(
-    Client.secret_digest, Client.token_endpoint_auth_method, Client.grant_types, Client.scope,
-    Client.access_token_format, Client.service_id,
-).where(Client.client_id == bindparam("client_id"))
-# Core statements on the table: the values are keyed by column ("provenance", not the
-# model's "provenance_json").
-_INSERT = insert(Token.__table__)
-_COLUMNS = ("family_id", "client_id", "account_id", "access_digest", "scope", "issued_at", "access_expires_at",
-            "provenance")
-# The refresh token, and what decides whether its account may still have it.
-_REFRESH = (
-    select(
-        Token.id, Token.family_id, Token.client_id, Token.account_id, Token.scope, Token.refresh_expires_at,
-        Token.refresh_used_at, Token.revoked_at, Token.provenance_json.label("provenance_json"),
-        Account.status, Account.valid_until, Account.subject, Establishment.siret,
-        exists().where(AccountService.account_id == Account.id,
-                       AccountService.service_id == bindparam("service_id")).label("entitled"),
-    )
-    .join(Account, Account.id == Token.account_id)
-    .join(Establishment, Establishment.id == Account.establishment_id)
-    .where(Token.refresh_digest == bindparam("digest"))
-)
-_CLAIM = (
-    update(Token)
-    .where(Token.id == bindparam("old_id"), Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
-    .values(refresh_used_at=bindparam("moment"))
-)
-# PostgreSQL: consume and insert in one statement. The new row copies the family, the
-# account, the family's deadline and the provenance from the row it consumes.
-_ROTATE = text("""
-WITH claimed AS (
-    UPDATE tokens SET refresh_used_at = :moment
-    WHERE id = :old_id AND refresh_used_at IS NULL AND revoked_at IS NULL
-    RETURNING family_id, client_id, account_id, refresh_expires_at, provenance
-)
-INSERT INTO tokens (family_id, client_id, account_id, access_digest, refresh_digest, scope, issued_at,
-                    access_expires_at, refresh_expires_at, provenance)
-SELECT family_id, client_id, account_id, :access_digest, :refresh_digest, :scope, :issued_at,
-       :access_expires_at, refresh_expires_at, provenance FROM claimed
-""")
-
 Form = Mapping[str, list[str]]
-StartResponse = Callable[..., Any]
-
-
-class _Client(Protocol):
-    secret_digest: str | None
-    token_endpoint_auth_method: str
-    grant_types: list[str]
-    scope: str
-    access_token_format: str | None
-    service_id: int | None
-
-
-class _Refresh(Protocol):
-    id: int
-    family_id: str
-    client_id: str
-    account_id: int
-    scope: str
-    refresh_expires_at: datetime | None
-    refresh_used_at: datetime | None
-    revoked_at: datetime | None
-    provenance_json: dict[str, Any] | None
-    status: str
-    valid_until: Any
-    subject: str
-    siret: str
-    entitled: bool
-
-
-class _Statements(Protocol):
-    def client(self, client_id: str) -> _Client | None: ...
-    def insert(self, values: dict[str, Any]) -> None: ...
-    def refresh(self, refresh_digest: str, service_id: int | None) -> _Refresh | None: ...
-    def rotate(self, old_id: int, values: dict[str, Any]) -> bool: ...
-
-
-class _Core:
-    """The statements through SQLAlchemy, on a pooled connection in autocommit mode."""
-
-    def __init__(self, connection: Connection):
-        self.connection = connection
-
-    def client(self, client_id: str) -> _Client | None:
-        return cast(_Client | None, self.connection.execute(_CLIENT, {"client_id": client_id}).first())
-
-    def insert(self, values: dict[str, Any]) -> None:
-        self.connection.execute(_INSERT, values)
-
-    def refresh(self, refresh_digest: str, service_id: int | None) -> _Refresh | None:
-        found = self.connection.execute(_REFRESH, {"digest": refresh_digest, "service_id": service_id}).first()
-        return cast(_Refresh | None, found)
-
-    def rotate(self, old_id: int, values: dict[str, Any]) -> bool:
-        # SQLite has no UPDATE inside a WITH: both statements in one transaction instead.
-        with db.engine.begin() as connection:
-            claimed = connection.execute(_CLAIM, {"old_id": old_id, "moment": values["issued_at"]}).rowcount
-            if claimed != 1:
-                return False
-            old = connection.execute(
-                select(Token.family_id, Token.client_id, Token.account_id, Token.refresh_expires_at,
-                       Token.provenance_json.label("provenance")).where(Token.id == old_id)).one()
-            connection.execute(_INSERT, {**values, **old._asdict()})
-        return True
-
-
-class _Psycopg:
-    """The statements on connections of this process's own, in autocommit mode, with
-    psycopg alone: one per thread (a gthread worker's threads never queue behind one
-    another's statement), opened on first use."""
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.opened: list[tuple[int, psycopg.Connection[Any]]] = []  # (pid, connection)
-
-        def compiled(statement: Any) -> str:
-            return str(statement.compile(dialect=engine.dialect))
-
-        self.sql = {
-            "client": compiled(_CLIENT),
-            "insert": compiled(_INSERT.values({name: bindparam(name) for name in _COLUMNS})),
-            "refresh": compiled(_REFRESH),
-            "rotate": compiled(_ROTATE),
-        }
-
-    @property
-    def connection(self) -> psycopg.Connection[Any] | None:
-        """This thread's connection, if it opened one in this process."""
-        if getattr(self.local, "pid", None) != os.getpid():
-            return None  # none yet, or the parent's before a fork
-        connection: psycopg.Connection[Any] | None = self.local.connection
-        return connection
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        connection = self.connection
-        if connection is None:
-            arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
-            connection = psycopg.connect(*arguments, **{**options, "autocommit": True})
-            self.local.connection, self.local.pid = connection, os.getpid()
-            with self.lock:
-                self.opened.append((os.getpid(), connection))
-        return connection
-
-    def _one(self, name: str, values: dict[str, Any]) -> Any:
-        cursor = self._connection().cursor(row_factory=namedtuple_row)
-        return cursor.execute(self.sql[name], values).fetchone()
-
-    def client(self, client_id: str) -> _Client | None:
-        return cast(_Client | None, self._one("client", {"client_id": client_id}))
-
-    def insert(self, values: dict[str, Any]) -> None:
-        # JSON null, as the ORM writes an empty provenance.
-        self._connection().execute(self.sql["insert"], {**values, "provenance": Json(values["provenance"])})
-
-    def refresh(self, refresh_digest: str, service_id: int | None) -> _Refresh | None:
-        return cast(_Refresh | None, self._one("refresh", {"digest": refresh_digest, "service_id": service_id}))
-
-    def rotate(self, old_id: int, values: dict[str, Any]) -> bool:
-        cursor = self._connection().execute(self.sql["rotate"], {
-            "old_id": old_id, "moment": values["issued_at"], **values})
-        return cursor.rowcount == 1
-
-    def drop(self) -> None:
-        """Close this thread's connection, after it failed."""
-        connection = self.connection
-        self.local.connection = None
-        if connection is not None:
-            with self.lock:
-                self.opened = [(pid, c) for pid, c in self.opened if c is not connection]
-            connection.close()
-
-    def dispose(self, *_: object) -> None:
-        """Close every connection this process opened (the engine was disposed). Those
-        inherited from another process are only forgotten: closing them would end the
-        other's sessions."""
-        with self.lock:
-            opened, self.opened = self.opened, []
-        self.local = threading.local()
-        for pid, connection in opened:
-            if pid == os.getpid():
-                connection.close()
 
 
 def _credentials(form: Form, authorization: str | None) -> tuple[str, str, str] | None:
@@ -280,7 +93,7 @@ def _credentials(form: Form, authorization: str | None) -> tuple[str, str, str] 
     return ("client_secret_basic", client_id, secret) if colon and client_id and secret else None
 
 
-def answer(form: Form, authorization: str | None, statements: _Statements | None = None) -> dict[str, Any] | None:
+def answer(form: Form, authorization: str | None, statements: Statements | None = None) -> dict[str, Any] | None:
     """The token response's body, or None for Authlib's grant to answer (in an app
     context). ``statements`` reach the database; by default SQLAlchemy's pool."""
     grant_type = form.get("grant_type", [""])[0]
@@ -295,11 +108,11 @@ def answer(form: Form, authorization: str | None, statements: _Statements | None
     issue = _client_credentials if grant_type == CLIENT_CREDENTIALS else _refresh
     if statements is None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return issue(form, credentials, _Core(connection))
+            return issue(form, credentials, CoreStatements(connection))
     return issue(form, credentials, statements)
 
 
-def _authenticated(credentials: tuple[str, str, str], grant_type: str, statements: _Statements) -> _Client | None:
+def _authenticated(credentials: tuple[str, str, str], grant_type: str, statements: Statements) -> ClientRow | None:
     method, client_id, secret = credentials
     client = statements.client(client_id)
     if (
@@ -312,15 +125,11 @@ def _authenticated(credentials: tuple[str, str, str], grant_type: str, statement
     return client
 
 
-def _access_token(client: _Client, client_id: str, subject: str, scope: str, moment: datetime,
+def _access_token(client: ClientRow, client_id: str, subject: str, scope: str, moment: datetime,
                   provenance: Provenance | None) -> str:
-    settings: Settings = current_app.config["IDP"]
-    if not access_tokens.wanted(client.access_token_format, settings.oidc):
-        return new_secret()  # as Authlib's grants get it (idp.oidc.server.new_token)
-    return access_tokens.encode(access_tokens.claims(
-        issuer=settings.issuer, client_id=client_id, subject=subject, scope=scope, issued_at=epoch(moment),
-        expires_at=epoch(moment + settings.oidc.access_token_lifetime), provenance=provenance,
-    ), keys.signer())
+    signed = access_tokens.for_client(client.access_token_format, client_id=client_id, subject=subject, scope=scope,
+                                      issued=moment, provenance=provenance)
+    return signed or new_secret()  # as Authlib's grants draw an opaque one (idp.oidc.server.new_token)
 
 
 def _body(token: str, scope: str, **more: str) -> dict[str, Any]:
@@ -332,7 +141,7 @@ def _body(token: str, scope: str, **more: str) -> dict[str, Any]:
     return body
 
 
-def _client_credentials(form: Form, credentials: tuple[str, str, str], statements: _Statements
+def _client_credentials(form: Form, credentials: tuple[str, str, str], statements: Statements
                         ) -> dict[str, Any] | None:
     client_id = credentials[1]
     client = _authenticated(credentials, CLIENT_CREDENTIALS, statements)
@@ -351,7 +160,7 @@ def _client_credentials(form: Form, credentials: tuple[str, str, str], statement
     return _body(token, scope)
 
 
-def _refresh(form: Form, credentials: tuple[str, str, str], statements: _Statements) -> dict[str, Any] | None:
+def _refresh(form: Form, credentials: tuple[str, str, str], statements: Statements) -> dict[str, Any] | None:
     client_id = credentials[1]
     client = _authenticated(credentials, REFRESH_TOKEN, statements)
     if client is None:
@@ -403,7 +212,7 @@ def _refresh(form: Form, credentials: tuple[str, str, str], statements: _Stateme
         # Whether it committed is unknown. It consumes and inserts together: the new token
         # is there exactly when it did. If not, nothing changed and Authlib's grant answers.
         log.warning("refresh: the direct connection failed during the rotation (%s)", error)
-        assert isinstance(statements, _Psycopg)
+        assert isinstance(statements, PsycopgStatements)
         statements.drop()
         with db.engine.connect() as connection:
             rotated = connection.execute(
@@ -434,22 +243,19 @@ def _form(environ: dict[str, Any]) -> Form | None:
         return None
 
 
-class FastTokens:
+class FastTokens(AheadOfFlask):
     """WSGI layer in front of the application: answers a plain client_credentials or
-    refresh request (see the module docstring) without Flask, with the headers Flask's
-    hooks would add; every other request, to the token endpoint or not, goes on to Flask."""
+    refresh request (see the module docstring) without Flask; every other request, to the
+    token endpoint or not, goes on to Flask."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]):
-        self.app = app
-        self.wsgi_app = wsgi_app
-        settings: Settings = app.config["IDP"]
-        self.trusted_proxies = settings.trusted_proxies
+    HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApp):
+        super().__init__(app, wsgi_app)
         self.path = next(rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == ENDPOINT)
-        self.headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                        ("Pragma", "no-cache"), *security_headers(settings.issuer)]
         with app.app_context():
             engine = db.engine
-        self.statements = _Psycopg(engine) if engine.dialect.driver == "psycopg" else None
+        self.statements = PsycopgStatements(engine) if engine.dialect.driver == "psycopg" else None
         if self.statements is not None:
             event.listen(engine, "engine_disposed", self.statements.dispose)
 
@@ -470,10 +276,4 @@ class FastTokens:
                 body = None
         if body is None:
             return self.wsgi_app(environ, start_response)
-        content = json.dumps(body).encode()
-        start_response("200 OK", [
-            *self.headers, ("Content-Length", str(len(content))),
-            (HEADER, request_id_for(environ.get("HTTP_X_REQUEST_ID"), self.trusted_proxies)),
-        ])
-        metrics.observe_latency(ENDPOINT, 200, time.perf_counter() - started)
-        return [content]
+        return self.send(environ, start_response, ENDPOINT, started, 200, self.HEADERS, json.dumps(body).encode())

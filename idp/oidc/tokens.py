@@ -32,8 +32,8 @@ from flask import current_app
 from sqlalchemy import CursorResult, bindparam, insert, update
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
-from .. import audit, keys, metrics
-from ..clock import epoch, now
+from .. import audit, metrics
+from ..clock import now
 from ..config import Settings
 from ..digests import digest
 from ..extensions import db
@@ -71,13 +71,13 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     account: Account | None = request.user
     expires = moment + settings.oidc.access_token_lifetime
     scope = token.get("scope") or ""
-    if access_tokens.wanted(client.access_token_format, settings.oidc):
-        token["access_token"] = access_tokens.encode(access_tokens.claims(
-            issuer=settings.issuer, client_id=client.client_id,
-            subject=account.subject if account is not None else client.client_id,
-            scope=scope, issued_at=epoch(moment), expires_at=epoch(expires),
-            provenance=source.provenance if source else None,
-        ), keys.signer())
+    signed = access_tokens.for_client(
+        client.access_token_format, client_id=client.client_id,
+        subject=account.subject if account is not None else client.client_id, scope=scope, issued=moment,
+        provenance=source.provenance if source else None,
+    )
+    if signed is not None:
+        token["access_token"] = signed
     values: dict[str, Any] = {
         "family_id": source.family_id if source else new_family(),
         "client_id": client.client_id,

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 
 from idp.extensions import db
 from idp.models import Account, AccountService
-from idp.oidc import fast_tokens
+from idp.oidc import fast_tokens, token_statements
 from tests.conftest import POSTGRES_ADMIN
 from tests.helpers import REDIRECT_URI, Actors
 
@@ -373,14 +373,14 @@ def test_a_rotation_whose_outcome_is_unknown_is_settled_by_looking(app, actors, 
     the new one: the answer follows what the database holds, never a false replay."""
     actors.siret = actors.establishment()
     browser, (client_id, secret), (form, headers) = _plain(actors)
-    real = fast_tokens._Psycopg.rotate
+    real = token_statements.PsycopgStatements.rotate
 
     def failing(statements, old_id, values):
         if committed:
             real(statements, old_id, values)
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(fast_tokens._Psycopg, "rotate", failing)
+    monkeypatch.setattr(token_statements.PsycopgStatements, "rotate", failing)
     answer = browser.browser.post("/token", data=form, headers=headers)
     assert answer.status_code == 200, answer.get_json()
     monkeypatch.undo()
