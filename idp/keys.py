@@ -69,7 +69,8 @@ def ensure_key(alg: str, rsa_key_size: int) -> SigningKey:
 
 def rotate(alg: str, rsa_key_size: int, overlap: timedelta) -> SigningKey:
     """Publish a new key that signs from :data:`PUBLISH_AHEAD` on; the old ones sign
-    until then and stay published for ``overlap`` (the ID-token lifetime) after."""
+    until then and stay published for ``overlap`` (the longer of the ID and access token
+    lifetimes) after."""
     moment = now()
     hand_over = moment + PUBLISH_AHEAD
     for old in db.session.execute(

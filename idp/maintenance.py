@@ -22,6 +22,7 @@ from .models import (
     LoginSession,
     OneTimeCode,
     PasswordReset,
+    RevokedAccessToken,
     Token,
     TrustedDevice,
 )
@@ -47,6 +48,7 @@ def purge(policy: Policy) -> dict[str, int]:
         ),
         "login_sessions": delete(LoginSession).where(or_(LoginSession.expires_at < old, LoginSession.ended_at < old)),
         "client_assertion_jtis": delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < moment),
+        "revoked_access_tokens": delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < moment),
         "jobs": delete(Job).where(Job.done_at < old),  # done or given up (the audit trail keeps why)
         "password_resets": delete(PasswordReset).where(
             or_(PasswordReset.expires_at < old, PasswordReset.used_at < old)),

@@ -22,7 +22,10 @@ def keys_rotate(as_json: bool) -> None:
     from .. import keys
 
     settings = current_app.config["IDP"].oidc
-    key = keys.rotate(settings.signing_alg, settings.rsa_key_size, settings.id_token_lifetime)
+    # The old key stays published as long as anything it signed may be presented: ID
+    # tokens, and JWT access tokens, which resource servers and introspection verify.
+    key = keys.rotate(settings.signing_alg, settings.rsa_key_size,
+                      max(settings.id_token_lifetime, settings.access_token_lifetime))
     db.session.flush()
     start = keys.signs_from(key)
     emit(as_json, {"kid": key.kid, "alg": key.alg, "signs_from": start.isoformat()},

@@ -7,7 +7,7 @@ from .federation import UpstreamLink
 from .jobs import Job
 from .limits import RateLimitHit
 from .mfa import OneTimeCode, PasswordReset, TrustedDevice
-from .oauth import AuthorizationCode, Client, ClientAssertionJti, SigningKey, Token
+from .oauth import AuthorizationCode, Client, ClientAssertionJti, RevokedAccessToken, SigningKey, Token
 from .sessions import LoginFlow, LoginSession
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "OneTimeCode",
     "PasswordReset",
     "RateLimitHit",
+    "RevokedAccessToken",
     "Service",
     "SigningKey",
     "Token",

@@ -6,7 +6,7 @@ Codes, tokens and client secrets are stored as SHA-256 digests only (see ``idp.d
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -112,7 +112,34 @@ class AuthorizationCode(CarriesProvenance, db.Model):
 
 
 
-class Token(CarriesProvenance, db.Model):
+class _AccessToken(Protocol):
+    client_id: str
+    scope: str
+    access_expires_at: datetime
+    revoked_at: datetime | None
+
+
+class AccessTokenMethods:
+    """What Authlib's TokenMixin asks of an access token, for a stored :class:`Token` and
+    for a client's own JWT read from itself (:class:`idp.oidc.tokens.OwnToken`)."""
+
+    def check_client(self: _AccessToken, client: Client) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self: _AccessToken) -> str:
+        return self.scope
+
+    def get_expires_in(self: _AccessToken) -> int:
+        return max(0, int((self.access_expires_at - now()).total_seconds()))
+
+    def is_expired(self: _AccessToken) -> bool:
+        return self.access_expires_at <= now()
+
+    def is_revoked(self: _AccessToken) -> bool:
+        return self.revoked_at is not None
+
+
+class Token(AccessTokenMethods, CarriesProvenance, db.Model):
     """An access token and, optionally, its refresh token.
 
     Tokens descending from one authorization code share a ``family_id``: replaying a code
@@ -136,22 +163,6 @@ class Token(CarriesProvenance, db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     account: Mapped[Account | None] = relationship()
-
-    # Authlib TokenMixin
-    def check_client(self, client: Client) -> bool:
-        return self.client_id == client.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return max(0, int((self.access_expires_at - now()).total_seconds()))
-
-    def is_expired(self) -> bool:
-        return self.access_expires_at <= now()
-
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
 
     def get_user(self) -> Account | None:
         return self.account
@@ -184,6 +195,21 @@ class SigningKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime)
     publish_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RevokedAccessToken(db.Model):
+    """A client's own JWT access token (client_credentials), revoked before it expired.
+
+    Such a token is stored nowhere else: its signature and claims say all that
+    introspection needs (:mod:`idp.oidc.access_tokens`), and only a revocation must be
+    remembered, until the token would have expired anyway."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
 
 class ClientAssertionJti(db.Model):

@@ -18,7 +18,7 @@ from . import tokens
 from .grants import ALL_METHODS, CONFIDENTIAL_METHODS
 
 
-def _query(token_string: str, hint: str | None) -> Token | None:
+def _query(token_string: str, hint: str | None) -> Token | tokens.OwnToken | None:
     finders = [
         ("access_token", tokens.find_by_access_token),
         ("refresh_token", tokens.find_by_refresh_token),
@@ -36,17 +36,19 @@ def _query(token_string: str, hint: str | None) -> Token | None:
 class RevocationEndpoint(_Revocation):
     CLIENT_AUTH_METHODS = ALL_METHODS
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | tokens.OwnToken | None:
         return _query(token_string, token_type_hint)
 
-    def authenticate_token(self, request: OAuth2Request, client: Client) -> Token | None:
+    def authenticate_token(self, request: OAuth2Request, client: Client) -> Token | tokens.OwnToken | None:
         # RFC 7009 2.1: a token of another client is left alone, and the answer is 200.
         self.check_params(request, client)
         record = self.query_token(request.form["token"], request.form.get("token_type_hint"))
         return record if record is not None and record.check_client(client) else None
 
-    def revoke_token(self, token: Token, request: OAuth2Request) -> None:
-        if token.matched_as == "refresh_token":
+    def revoke_token(self, token: Token | tokens.OwnToken, request: OAuth2Request) -> None:
+        if isinstance(token, tokens.OwnToken):
+            token.revoke()
+        elif token.matched_as == "refresh_token":
             # RFC 7009 2.1: revoking a refresh token revokes the grant's access tokens too.
             tokens.revoke_family(token.family_id, "refresh token revoked", token.client_id)
         else:
@@ -58,14 +60,14 @@ class IntrospectionEndpoint(_Introspection):
     # Public clients cannot keep a secret, so they may not introspect.
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | tokens.OwnToken | None:
         return _query(token_string, token_type_hint)
 
-    def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
+    def check_permission(self, token: Token | tokens.OwnToken, client: Client, request: OAuth2Request) -> bool:
         # Resource servers introspect with their own credentials: any confidential client.
         return True
 
-    def create_introspection_payload(self, token: Token | None) -> dict[str, Any]:
+    def create_introspection_payload(self, token: Token | tokens.OwnToken | None) -> dict[str, Any]:
         if token is None or token.revoked_at is not None:
             return {"active": False}
         if token.matched_as == "refresh_token":
@@ -78,7 +80,7 @@ class IntrospectionEndpoint(_Introspection):
             expires_at = token.access_expires_at
         return self.introspect_token(token, expires_at)
 
-    def introspect_token(self, token: Token, expires_at: datetime | None = None) -> dict[str, Any]:
+    def introspect_token(self, token: Token | tokens.OwnToken, expires_at: datetime | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "active": True,
             "iss": current_app.config["IDP"].issuer,
@@ -103,5 +105,5 @@ class IntrospectionEndpoint(_Introspection):
 
 
 class AccessTokenValidator(BearerTokenValidator):
-    def authenticate_token(self, token_string: str) -> Token | None:
+    def authenticate_token(self, token_string: str) -> Token | tokens.OwnToken | None:
         return tokens.find_by_access_token(token_string)

@@ -5,8 +5,9 @@ tokens, are the token endpoint's busiest cases, and Flask, Authlib's grants and 
 cost them more than the work. :class:`FastTokens` answers them ahead of Flask, as
 :mod:`.documents` does for discovery and the JWKS, in autocommit mode:
 
-- client_credentials: one SELECT of the client's columns, one INSERT of the token's
-  digest (a lost token only makes the service ask again);
+- client_credentials: one SELECT of the client's columns, then one INSERT of an opaque
+  token's digest (a lost token only makes the service ask again); a JWT is not stored
+  (:func:`.access_tokens.kept`);
 - refresh with rotation: the client, then the refresh token with what decides whether its
   account may still have it, then one statement that consumes the old token and inserts
   the new one together (PostgreSQL: an UPDATE in a WITH feeding the INSERT; SQLite: both in
@@ -149,13 +150,16 @@ def _client_credentials(form: Form, credentials: tuple[str, str, str], statement
         return None
     scope = allowed_scope(client.scope, form.get("scope", [None])[0])
     moment = now()
-    token = _access_token(client, client_id, client_id, scope, moment, None)
-    settings: Settings = current_app.config["IDP"]
-    statements.insert({
-        "family_id": str(uuid.uuid4()), "client_id": client_id, "account_id": None,
-        "access_digest": digest(token), "scope": scope, "issued_at": moment,
-        "access_expires_at": moment + settings.oidc.access_token_lifetime, "provenance": None,
-    })
+    signed = access_tokens.for_client(client.access_token_format, client_id=client_id, subject=client_id,
+                                      scope=scope, issued=moment, provenance=None)
+    token = signed or new_secret()
+    if access_tokens.kept(signed, for_a_user=False):  # an opaque token; the client's own JWT is not stored
+        settings: Settings = current_app.config["IDP"]
+        statements.insert({
+            "family_id": str(uuid.uuid4()), "client_id": client_id, "account_id": None,
+            "access_digest": digest(token), "scope": scope, "issued_at": moment,
+            "access_expires_at": moment + settings.oidc.access_token_lifetime, "provenance": None,
+        })
     metrics.count_token(CLIENT_CREDENTIALS)
     return _body(token, scope)
 

@@ -24,7 +24,8 @@ fraction of a millisecond is not worth either.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -32,12 +33,13 @@ from flask import current_app
 from sqlalchemy import CursorResult, bindparam, insert, update
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
-from .. import audit, metrics
+from .. import audit, keys, metrics
 from ..clock import now
 from ..config import Settings
 from ..digests import digest
 from ..extensions import db
-from ..models import Account, AuthorizationCode, Client, Token
+from ..models import Account, AuthorizationCode, Client, RevokedAccessToken, Token
+from ..models.oauth import AccessTokenMethods
 from . import access_tokens
 
 # Statements built once: each request only binds its values.
@@ -78,6 +80,9 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     )
     if signed is not None:
         token["access_token"] = signed
+    metrics.count_token(request.payload.grant_type)
+    if not access_tokens.kept(signed, for_a_user=account is not None):
+        return
     values: dict[str, Any] = {
         "family_id": source.family_id if source else new_family(),
         "client_id": client.client_id,
@@ -95,12 +100,62 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
             parent.refresh_expires_at if parent else moment + settings.oidc.refresh_token_lifetime
         )
     db.session.execute(_INSERT, [values])
-    metrics.count_token(request.payload.grant_type)
 
 
-def find_by_access_token(value: str) -> Token | None:
-    """The token and its account in one query (UserInfo and introspection read both)."""
-    return db.session.execute(_BY_ACCESS_DIGEST, {"digest": digest(value)}).scalar_one_or_none()
+@dataclass
+class OwnToken(AccessTokenMethods):
+    """A client's own JWT access token, read from itself (it has no row: see
+    :mod:`.access_tokens`), with what introspection, revocation and UserInfo ask of a
+    :class:`~idp.models.Token`."""
+
+    jti: str
+    client_id: str
+    scope: str
+    issued_at: datetime
+    access_expires_at: datetime
+    revoked_at: datetime | None
+    account: None = None
+    provenance: None = None
+    refresh_expires_at: None = None
+    matched_as: str = "access_token"
+
+    def get_user(self) -> None:
+        return None
+
+    def refresh_is_usable(self) -> bool:
+        return False
+
+    def revoke(self) -> None:
+        """Remembered until the token would have expired (``idp purge`` then drops it)."""
+        if self.revoked_at is None and db.session.get(RevokedAccessToken, self.jti) is None:
+            self.revoked_at = now()
+            db.session.add(RevokedAccessToken(jti=self.jti, client_id=self.client_id,
+                                              expires_at=self.access_expires_at, revoked_at=self.revoked_at))
+
+
+def find_by_access_token(value: str) -> Token | OwnToken | None:
+    """The token and its account in one query (UserInfo and introspection read both); a
+    client's own JWT, which has no row, read from itself."""
+    found = db.session.execute(_BY_ACCESS_DIGEST, {"digest": digest(value)}).scalar_one_or_none()
+    return found if found is not None else _own_token(value)
+
+
+def _own_token(value: str) -> OwnToken | None:
+    if value.count(".") != 2:
+        return None  # opaque: its row was all there was
+    settings: Settings = current_app.config["IDP"]
+    moment = now()
+    claims = access_tokens.read_own(value, keys.published_keys(), settings.issuer, moment)
+    if claims is None:
+        return None
+    client_id = claims["client_id"]
+    if db.session.execute(db.select(Client.id).filter_by(client_id=client_id)).first() is None:
+        return None  # its client is gone
+    revoked = db.session.get(RevokedAccessToken, claims["jti"])
+    return OwnToken(jti=claims["jti"], client_id=client_id, scope=claims.get("scope", ""),
+                    issued_at=datetime.fromtimestamp(claims["iat"], UTC).replace(tzinfo=None),
+                    access_expires_at=datetime.fromtimestamp(claims["exp"], UTC).replace(tzinfo=None),
+                    revoked_at=revoked.revoked_at if revoked is not None else None)
 
 
 def find_by_refresh_token(value: str) -> Token | None:

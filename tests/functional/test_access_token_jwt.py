@@ -2,6 +2,9 @@
 the published keys, and what UserInfo, introspection and revocation do with them."""
 
 import base64
+import json
+import time
+from datetime import UTC, datetime
 
 import pytest
 from joserfc import jwt
@@ -158,3 +161,126 @@ def test_the_global_setting_gives_jwts_unless_the_client_says_opaque(actors):
 def test_the_discovery_document_advertises_nothing_new(actors):
     document = actors.browser.get("/.well-known/openid-configuration").get_json()
     assert not [key for key in document if "access_token" in key]
+
+
+def _rows_of(app, client_id):
+    from idp.extensions import db
+    from idp.models import Token
+    with app.app_context():
+        counted = db.select(db.func.count()).select_from(Token).filter_by(client_id=client_id)
+        return db.session.execute(counted).scalar_one()
+
+
+@pytest.mark.parametrize("path", ["ahead of Flask", "Authlib's grant"])
+def test_a_client_credentials_jwt_is_stored_nowhere_yet_introspection_reads_it_until_it_is_revoked(
+        actors, app, monkeypatch, path):
+    from idp.extensions import db
+    from idp.models import RevokedAccessToken
+    from idp.oidc import fast_tokens
+    if path == "Authlib's grant":
+        monkeypatch.setattr(fast_tokens, "answer", lambda *args: None)
+    client_id, secret = actors.client(access_token_format="jwt", grant_types=["client_credentials"],
+                                      redirect_uris=[], scope="profile peps")
+    other_id, other_secret = actors.client(grant_types=["client_credentials"], redirect_uris=[], scope="peps")
+    access = actors.token(client_id, secret, grant_type="client_credentials", scope="peps").get_json()["access_token"]
+    claims = _verify(actors, access).claims
+    assert _rows_of(app, client_id) == 0
+
+    # Any confidential client may introspect (a resource server with its own credentials).
+    introspected = _introspect(actors, other_id, other_secret, access)
+    assert introspected == {"active": True, "iss": "http://localhost", "client_id": client_id, "aud": client_id,
+                            "scope": "peps", "token_type": "Bearer", "iat": claims["iat"], "exp": claims["exp"]}
+    # UserInfo wants a user: the token names none.
+    assert _userinfo(actors, access).status_code in (401, 403)
+
+    # RFC 7009 2.1: another client's revocation leaves it alone, and is answered 200.
+    assert _revoke(actors, other_id, other_secret, access).status_code == 200
+    assert _introspect(actors, client_id, secret, access)["active"] is True
+    assert _revoke(actors, client_id, secret, access).status_code == 200
+    assert _introspect(actors, other_id, other_secret, access) == {"active": False}
+    assert _revoke(actors, client_id, secret, access, hint="refresh_token").status_code == 200  # again: no-op
+    with app.app_context():
+        revoked = db.session.execute(db.select(RevokedAccessToken)).scalars().all()
+    assert [(r.jti, r.client_id) for r in revoked] == [(claims["jti"], client_id)]
+    assert revoked[0].expires_at == datetime.fromtimestamp(claims["exp"], UTC).replace(tzinfo=None)
+    # The client's next token is another one, untouched.
+    again = actors.token(client_id, secret, grant_type="client_credentials").get_json()["access_token"]
+    assert _introspect(actors, client_id, secret, again)["active"] is True
+
+
+def _unverified(token, part):
+    """The header (0) or the claims (1) of a JWT, read without checking anything."""
+    segment = token.split(".")[part]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def _signed(actors, app, header_changes=None, claim_changes=None, key=None):
+    """A client_credentials JWT as the provider would sign it, with some parts changed."""
+    from idp import keys
+    client_id, _ = actors.client(grant_types=["client_credentials"], redirect_uris=[], scope="peps")
+    with app.app_context():
+        signer = keys.signer()
+        payload = {"iss": "http://localhost", "exp": int(time.time()) + 600, "aud": client_id, "sub": client_id,
+                   "client_id": client_id, "iat": int(time.time()), "jti": "j" * 22, "scope": "peps",
+                   **(claim_changes or {})}
+        payload = {name: value for name, value in payload.items() if value is not None}
+        header = {"alg": signer.alg, "kid": signer.kid, "typ": "at+jwt", **(header_changes or {})}
+        return jwt.encode(header, payload, key or signer.key_set, algorithms=[header["alg"]]), client_id
+
+
+def test_introspection_takes_no_jwt_it_did_not_issue_to_a_client_for_itself(actors, app):
+    from joserfc.jwk import RSAKey
+
+    from idp.extensions import db
+    from idp.models import Client
+    client_id, secret = actors.client(grant_types=["client_credentials"], redirect_uris=[], scope="peps")
+    genuine, _ = _signed(actors, app)
+    assert _introspect(actors, client_id, secret, genuine)["active"] is True  # the forger below is otherwise right
+    foreign_key = RSAKey.generate_key(2048, parameters={"kid": _unverified(genuine, 0)["kid"]})
+    head, body, signature = genuine.split(".")
+    forged = {
+        "another key, same kid": _signed(actors, app, key=foreign_key)[0],
+        "payload changed": head + "." + base64.urlsafe_b64encode(
+            json.dumps({**_unverified(genuine, 1), "scope": "admin"}).encode()).rstrip(b"=").decode()
+            + "." + signature,
+        "an ID token's type": _signed(actors, app, header_changes={"typ": "JWT"})[0],
+        "another issuer": _signed(actors, app, claim_changes={"iss": "https://elsewhere.example"})[0],
+        "expired": _signed(actors, app, claim_changes={"exp": int(time.time()) - 1})[0],
+        "a user as subject": _signed(actors, app, claim_changes={"sub": "someone"})[0],
+        "a user's, by auth_time": _signed(actors, app, claim_changes={"auth_time": int(time.time())})[0],
+        "no jti": _signed(actors, app, claim_changes={"jti": None})[0],
+        "a jti too long": _signed(actors, app, claim_changes={"jti": "j" * 65})[0],
+        "exp as text": _signed(actors, app, claim_changes={"exp": str(int(time.time()) + 600)})[0],
+        "alg none": head + "." + body + ".",
+        "three dots": "a.b.c",
+        "huge": "a." + "b" * 5000 + ".c",
+    }
+    gone, gone_client = _signed(actors, app)
+    with app.app_context():
+        db.session.execute(db.delete(Client).filter_by(client_id=gone_client))
+        db.session.commit()
+    forged["its client deleted"] = gone
+    for name, token in forged.items():
+        response = actors.browser.post("/introspect", data={"token": token}, headers=_basic(client_id, secret))
+        assert (response.status_code, response.get_json()) == (200, {"active": False}), name
+        assert _revoke(actors, client_id, secret, token).status_code == 200, name
+
+
+def test_a_jwt_signed_before_a_rotation_stays_active_while_its_key_is_published(actors, app):
+    from idp import keys
+    from idp.extensions import db
+    from idp.models import SigningKey
+    client_id, secret = actors.client(access_token_format="jwt", grant_types=["client_credentials"],
+                                      redirect_uris=[], scope="peps")
+    access = actors.token(client_id, secret, grant_type="client_credentials").get_json()["access_token"]
+    kid = _unverified(access, 0)["kid"]
+    with app.app_context():
+        settings = app.config["IDP"].oidc
+        keys.rotate(settings.signing_alg, settings.rsa_key_size, settings.access_token_lifetime)
+        db.session.commit()
+    assert _introspect(actors, client_id, secret, access)["active"] is True
+    with app.app_context():
+        old = db.session.execute(db.select(SigningKey).filter_by(kid=kid)).scalar_one()
+        old.publish_until = old.retired_at = keys.now()
+        db.session.commit()
+    assert _introspect(actors, client_id, secret, access) == {"active": False}
