@@ -48,7 +48,8 @@ def purge(policy: Policy) -> dict[str, int]:
         ),
         "login_sessions": delete(LoginSession).where(or_(LoginSession.expires_at < old, LoginSession.ended_at < old)),
         "client_assertion_jtis": delete(ClientAssertionJti).where(ClientAssertionJti.expires_at < moment),
-        "revoked_access_tokens": delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < moment),
+        # A day late, as the rest: a node whose clock lags must not see the token alive again.
+        "revoked_access_tokens": delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < old),
         "jobs": delete(Job).where(Job.done_at < old),  # done or given up (the audit trail keeps why)
         "password_resets": delete(PasswordReset).where(
             or_(PasswordReset.expires_at < old, PasswordReset.used_at < old)),

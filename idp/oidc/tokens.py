@@ -31,6 +31,7 @@ from typing import Any, cast
 from authlib.oauth2.rfc6749 import OAuth2Request
 from flask import current_app
 from sqlalchemy import CursorResult, bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from .. import audit, keys, metrics
@@ -80,8 +81,8 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     )
     if signed is not None:
         token["access_token"] = signed
-    metrics.count_token(request.payload.grant_type)
     if not access_tokens.kept(signed, for_a_user=account is not None):
+        metrics.count_token(request.payload.grant_type)
         return
     values: dict[str, Any] = {
         "family_id": source.family_id if source else new_family(),
@@ -100,6 +101,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
             parent.refresh_expires_at if parent else moment + settings.oidc.refresh_token_lifetime
         )
     db.session.execute(_INSERT, [values])
+    metrics.count_token(request.payload.grant_type)
 
 
 @dataclass
@@ -126,11 +128,16 @@ class OwnToken(AccessTokenMethods):
         return False
 
     def revoke(self) -> None:
-        """Remembered until the token would have expired (``idp purge`` then drops it)."""
-        if self.revoked_at is None and db.session.get(RevokedAccessToken, self.jti) is None:
-            self.revoked_at = now()
-            db.session.add(RevokedAccessToken(jti=self.jti, client_id=self.client_id,
-                                              expires_at=self.access_expires_at, revoked_at=self.revoked_at))
+        """Remembered until the token would have expired (``idp purge`` drops it a day
+        later). Two revocations at once both succeed: the second inserts nothing."""
+        if self.revoked_at is not None:
+            return
+        self.revoked_at = now()
+        dialect = db.session.get_bind().dialect.name
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RevokedAccessToken)
+        db.session.execute(statement.values(
+            jti=self.jti, client_id=self.client_id, expires_at=self.access_expires_at, revoked_at=self.revoked_at,
+        ).on_conflict_do_nothing(index_elements=["jti"]))
 
 
 def find_by_access_token(value: str) -> Token | OwnToken | None:

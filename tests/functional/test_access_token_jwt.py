@@ -284,3 +284,26 @@ def test_a_jwt_signed_before_a_rotation_stays_active_while_its_key_is_published(
         old.publish_until = old.retired_at = keys.now()
         db.session.commit()
     assert _introspect(actors, client_id, secret, access) == {"active": False}
+
+
+def test_two_revocations_of_one_client_jwt_at_once_both_succeed(actors, app, monkeypatch):
+    """The other request writes the jti down first, between this one's reading it as live
+    and its own insert: this one inserts nothing and answers 200 all the same."""
+    from idp.clock import now
+    from idp.extensions import db
+    from idp.models import RevokedAccessToken
+    from idp.oidc import tokens
+    client_id, secret = actors.client(access_token_format="jwt", grant_types=["client_credentials"],
+                                      redirect_uris=[], scope="peps")
+    access = actors.token(client_id, secret, grant_type="client_credentials").get_json()["access_token"]
+    revoke = tokens.OwnToken.revoke
+
+    def overtaken(token):
+        with db.engine.begin() as other:
+            other.execute(db.insert(RevokedAccessToken).values(
+                jti=token.jti, client_id=token.client_id, expires_at=token.access_expires_at, revoked_at=now()))
+        revoke(token)
+
+    monkeypatch.setattr(tokens.OwnToken, "revoke", overtaken)
+    assert _revoke(actors, client_id, secret, access).status_code == 200
+    assert _introspect(actors, client_id, secret, access) == {"active": False}
