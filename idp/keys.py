@@ -112,6 +112,8 @@ class Signer:
     created_at: datetime
     retired_at: datetime | None
     key_set: KeySet = field(compare=False)
+    # The private scalar ("d" of the JWK): sealed access tokens draw their key from it.
+    scalar: str = field(default="", compare=False, repr=False)
 
     def signs_at(self, moment: datetime) -> bool:
         return self.retired_at is None or self.retired_at > moment
@@ -157,7 +159,8 @@ class SignerCache:
             log.warning("database unreachable: signing with the keys read at %s", self._read_at)
             return
         self._signers = tuple(
-            Signer(r.kid, r.alg, r.created_at, r.retired_at, KeySet([load(r.kid, r.private_jwk)])) for r in records
+            Signer(r.kid, r.alg, r.created_at, r.retired_at, KeySet([load(r.kid, r.private_jwk)]),
+                   str(r.private_jwk["d"])) for r in records
         )
         self._read_at = moment
 

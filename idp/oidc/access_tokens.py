@@ -10,20 +10,30 @@ its refresh token and family: introspection, revocation, UserInfo and replay det
 treat both formats alike, and a revoked JWT is inactive at introspection even though its
 signature still verifies.
 
-A client's own JWT (client_credentials: no user, no refresh token, no family) is stored
-nowhere (:func:`kept`), as node oidc-provider does: its signature and claims hold all
-that introspection says of it (:func:`read_own`), and only its revocation is written down
-(``revoked_access_tokens``, until it would have expired anyway). That spares the busiest
-token request its INSERT.
+A client's own access token (client_credentials: no user, no refresh token, no family)
+is stored nowhere, as node oidc-provider does with JWTs (:func:`for_itself`): a JWT, or,
+for a client that wants opaque tokens, the same claims sealed (AES-256-GCM, under a key
+derived from the signing key named in front of it) so that nobody but this provider can
+read or make one. Introspection reads either from itself (:func:`read_own`); only a
+revocation is written down (``revoked_access_tokens``, until the token would have
+expired). That spares the busiest token request its INSERT, and the database its load.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import os
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -97,42 +107,112 @@ def encode(payload: dict[str, Any], signer: keys.Signer) -> str:
 
 
 
-def kept(signed: str | None, for_a_user: bool) -> bool:
-    """Whether an access token needs its own row: an opaque one always (the row is all
-    there is of it), a user's JWT too (its family and refresh token live there); a
-    client's own JWT never (see the module's docstring)."""
-    return signed is None or for_a_user
+def for_itself(client_format: str | None, *, client_id: str, scope: str, issued: datetime) -> str:
+    """A client's own access token (client_credentials): a JWT when it gets JWTs
+    (:func:`wanted`), else a sealed one; stored nowhere either way."""
+    settings: Settings = current_app.config["IDP"]
+    expires = issued + settings.oidc.access_token_lifetime
+    signer = keys.signer()
+    if wanted(client_format, settings.oidc):
+        return encode(claims(issuer=settings.issuer, client_id=client_id, subject=client_id, scope=scope,
+                             issued_at=epoch(issued), expires_at=epoch(expires), provenance=None), signer)
+    return seal(signer.kid, signer.scalar, {
+        "client_id": client_id, "scope": scope, "iat": epoch(issued), "exp": epoch(expires),
+        "jti": secrets.token_urlsafe(16),
+    })
 
+
+# --- sealed (opaque) tokens ----------------------------------------------------------------
+
+SEALED = "~"  # between the key's id and the sealed claims; in no JWT and no random token
+_NONCE = 12
+_INFO = b"idp sealed access token v1 "
+_boxes: dict[tuple[str, str], AESGCM] = {}
+
+
+def _box(kid: str, scalar: str) -> AESGCM:
+    """AES-256-GCM under a key drawn (HKDF-SHA256) from the signing key's private scalar:
+    each rotation brings a new one, shared by every node through the database, and a
+    token sealed under a key lives as long as the key is published."""
+    box = _boxes.get((kid, scalar))
+    if box is None:
+        secret = base64.urlsafe_b64decode(scalar + "=" * (-len(scalar) % 4))
+        box = AESGCM(HKDF(algorithm=SHA256(), length=32, salt=None, info=_INFO + kid.encode()).derive(secret))
+        _boxes[(kid, scalar)] = box
+    return box
+
+
+def seal(kid: str, scalar: str, payload: dict[str, Any]) -> str:
+    nonce = os.urandom(_NONCE)
+    sealed = _box(kid, scalar).encrypt(nonce, json.dumps(payload, separators=(",", ":")).encode(), kid.encode())
+    return kid + SEALED + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+
+
+def _unsealed(value: str, published: Sequence[SigningKey]) -> Any:
+    kid, _, body = value.partition(SEALED)
+    record = next((record for record in published if record.kid == kid), None)
+    if record is None:
+        return None
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
+        if len(raw) <= _NONCE:
+            return None
+        plain = _box(kid, str(record.private_jwk["d"])).decrypt(raw[:_NONCE], raw[_NONCE:], kid.encode())
+        return json.loads(plain)
+    except (binascii.Error, ValueError, InvalidTag, KeyError, RecursionError):
+        return None
+
+
+# --- reading a client's own token back -----------------------------------------------------
 
 _LONGEST = 4096  # characters: ours are under 1,000
 
 
-def read_own(value: str, published: Sequence[SigningKey], issuer: str, moment: datetime) -> dict[str, Any] | None:
-    """The claims of ``value`` if it is a client's own JWT access token from this
-    provider, unexpired at ``moment``: signed by one of the ``published`` keys (a key
-    retired from signing still vouches for the tokens it signed while it is published),
-    typed ``at+jwt``, issued by ``issuer``, naming its client as subject and audience. None
-    for anything else, a user's JWT (whose row says more) or an ID token included."""
-    if len(value) > _LONGEST or value.count(".") != 2 or not published:
-        return None
+def _verified(value: str, published: Sequence[SigningKey], issuer: str) -> Any:
+    """The claims of a JWT access token of ours issued to a client for itself."""
     key_set = KeySet([keys.load(record.kid, record.private_jwk) for record in published])
     try:
         token = jwt.decode(value, key_set, algorithms=sorted({record.alg for record in published}))
-    except (JoseError, ValueError, TypeError, KeyError):
+    except (JoseError, ValueError, TypeError, KeyError, RecursionError):
         return None
-    claims = token.claims
-    if token.header.get("typ") != TYPE or not isinstance(claims, dict):
-        return None
-    client_id, jti, scope = claims.get("client_id"), claims.get("jti"), claims.get("scope", "")
-    expires_at, issued_at = claims.get("exp"), claims.get("iat")
+    found = token.claims
     if (
-        claims.get("iss") != issuer
-        or not isinstance(client_id, str) or claims.get("sub") != client_id or claims.get("aud") != client_id
+        token.header.get("typ") != TYPE
+        or not isinstance(found, dict)
+        or found.get("iss") != issuer
+        or found.get("sub") != found.get("client_id")
+        or found.get("aud") != found.get("client_id")
+        or "auth_time" in found  # a user's: issued with a row, found by its digest
+    ):
+        return None
+    return found
+
+
+def read_own(value: str, published: Sequence[SigningKey], issuer: str, moment: datetime) -> dict[str, Any] | None:
+    """The claims (``client_id``, ``scope``, ``iat``, ``exp``, ``jti``) of ``value`` if it
+    is a client's own access token from this provider, unexpired at ``moment``: sealed or
+    signed by one of the ``published`` keys (a key retired from signing still vouches for
+    what it made while it is published); a JWT must also be typed ``at+jwt``, issued by
+    ``issuer``, and name its client as subject and audience. None for anything else, a
+    user's token (whose row says more) or an ID token included."""
+    if len(value) > _LONGEST or not published:
+        return None
+    if SEALED in value:
+        found = _unsealed(value, published)
+    elif value.count(".") == 2:
+        found = _verified(value, published, issuer)
+    else:
+        return None  # a user's opaque token, or nothing of ours
+    if not isinstance(found, dict):
+        return None
+    client_id, jti, scope = found.get("client_id"), found.get("jti"), found.get("scope", "")
+    expires_at, issued_at = found.get("exp"), found.get("iat")
+    if (
+        not isinstance(client_id, str) or not client_id
         or not isinstance(jti, str) or not 0 < len(jti) <= 64
         or not isinstance(scope, str)
         or not isinstance(expires_at, int) or not isinstance(issued_at, int)
         or expires_at <= epoch(moment)
-        or "auth_time" in claims  # a user's: issued with a row, found by its digest
     ):
         return None
-    return claims
+    return found

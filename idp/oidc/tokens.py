@@ -64,7 +64,8 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
 
     A JWT access token (:mod:`.access_tokens`) replaces the random one here, before the
     response and the ID token's ``at_hash`` are made from ``token``. One INSERT, without
-    the ORM's unit of work: nothing reads the row back in this request."""
+    the ORM's unit of work: nothing reads the row back in this request. A client's own
+    token (client_credentials) is stored nowhere (:func:`.access_tokens.for_itself`)."""
     settings: Settings = current_app.config["IDP"]
     moment = now()
     code: AuthorizationCode | None = request.authorization_code
@@ -74,6 +75,11 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     account: Account | None = request.user
     expires = moment + settings.oidc.access_token_lifetime
     scope = token.get("scope") or ""
+    if account is None and not token.get("refresh_token"):
+        token["access_token"] = access_tokens.for_itself(client.access_token_format, client_id=client.client_id,
+                                                         scope=scope, issued=moment)
+        metrics.count_token(request.payload.grant_type)
+        return
     signed = access_tokens.for_client(
         client.access_token_format, client_id=client.client_id,
         subject=account.subject if account is not None else client.client_id, scope=scope, issued=moment,
@@ -81,9 +87,6 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     )
     if signed is not None:
         token["access_token"] = signed
-    if not access_tokens.kept(signed, for_a_user=account is not None):
-        metrics.count_token(request.payload.grant_type)
-        return
     values: dict[str, Any] = {
         "family_id": source.family_id if source else new_family(),
         "client_id": client.client_id,
@@ -106,7 +109,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
 
 @dataclass
 class OwnToken(AccessTokenMethods):
-    """A client's own JWT access token, read from itself (it has no row: see
+    """A client's own access token, JWT or sealed, read from itself (it has no row: see
     :mod:`.access_tokens`), with what introspection, revocation and UserInfo ask of a
     :class:`~idp.models.Token`."""
 
@@ -142,14 +145,12 @@ class OwnToken(AccessTokenMethods):
 
 def find_by_access_token(value: str) -> Token | OwnToken | None:
     """The token and its account in one query (UserInfo and introspection read both); a
-    client's own JWT, which has no row, read from itself."""
+    client's own token, which has no row, read from itself."""
     found = db.session.execute(_BY_ACCESS_DIGEST, {"digest": digest(value)}).scalar_one_or_none()
     return found if found is not None else _own_token(value)
 
 
 def _own_token(value: str) -> OwnToken | None:
-    if value.count(".") != 2:
-        return None  # opaque: its row was all there was
     settings: Settings = current_app.config["IDP"]
     moment = now()
     claims = access_tokens.read_own(value, keys.published_keys(), settings.issuer, moment)

@@ -1,15 +1,19 @@
 """JWT access tokens (RFC 9068): claims, header, the format a client gets
 (:mod:`idp.oidc.access_tokens`)."""
 
+import base64
 from datetime import datetime
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from idp.config import load_settings
 from idp.keys import Signer
-from idp.oidc.access_tokens import claims, encode, wanted
+from idp.oidc.access_tokens import claims, encode, read_own, seal, wanted
 from idp.provenance import Provenance
 
 LOGIN = Provenance(auth_time=1_700_000_000, acr="urn:peps:acr:mfa", amr=("pwd", "otp", "sms", "mfa"), sid="s1",
@@ -75,3 +79,61 @@ def test_the_configuration_accepts_only_the_two_formats():
 
     with pytest.raises(ConfigError, match="access_token_format"):
         load_settings(overrides={"oidc": {"access_token_format": "paseto"}}, environ={})
+
+
+# --- sealed (opaque) tokens of a client for itself -------------------------------------------
+
+def _record(kid, key):
+    from idp.models import SigningKey
+    return SigningKey(kid=kid, alg=key.alg, private_jwk={**key.as_dict(private=True), "kid": kid})
+
+
+SEALING_KEY = RSAKey.generate_key(2048, parameters={"alg": "RS256"}, private=True)
+OTHER_KEY = ECKey.generate_key("P-256", parameters={"alg": "ES256"}, private=True)
+NOW = datetime(2026, 11, 28, 12, 0, 0)
+OWN = {"client_id": "svc-1", "scope": "peps", "iat": 1_795_867_000, "exp": 1_795_867_600, "jti": "j" * 22}
+
+
+def _sealed(kid="k1", key=SEALING_KEY, payload=OWN):
+    return seal(kid, key.as_dict(private=True)["d"], payload)
+
+
+def test_a_sealed_token_reads_back_under_its_key_and_shows_nothing_of_its_claims():
+    token = _sealed()
+    assert read_own(token, [_record("k1", SEALING_KEY)], "https://idp.example", NOW) == OWN
+    kid, _, body = token.partition("~")
+    assert kid == "k1" and set(body) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    assert b"svc-1" not in raw and b"peps" not in raw
+    assert _sealed() != token  # a fresh nonce each time
+
+
+@pytest.mark.parametrize("case", ["another kid, same key", "another key, same kid", "unknown kid", "bit flipped",
+                                  "truncated", "nonce only", "not base64", "empty", "expired", "exp as text",
+                                  "no jti", "claims a list", "not JSON"])
+def test_a_sealed_token_altered_or_made_elsewhere_reads_as_nothing(case):
+    published = [_record("k1", SEALING_KEY), _record("k2", OTHER_KEY)]
+    token = _sealed()
+    kid, _, body = token.partition("~")
+    scalar = SEALING_KEY.as_dict(private=True)["d"]
+    flipped = body[:20] + ("A" if body[20] != "A" else "B") + body[21:]
+    token = {
+        "another kid, same key": "k2~" + body,
+        "another key, same kid": _sealed(key=OTHER_KEY),
+        "unknown kid": "k9~" + body,
+        "bit flipped": kid + "~" + flipped,
+        "truncated": token[:-4],
+        "nonce only": kid + "~" + body[:16],
+        "not base64": kid + "~" + body[:30] + "*" + body[31:],
+        "empty": "k1~",
+        "expired": _sealed(payload={**OWN, "exp": 1_795_867_200}),
+        "exp as text": _sealed(payload={**OWN, "exp": "1795867600"}),
+        "no jti": _sealed(payload={k: v for k, v in OWN.items() if k != "jti"}),
+        "claims a list": seal("k1", scalar, ["svc-1"]),  # type: ignore[arg-type]
+        "not JSON": "k1~" + base64.urlsafe_b64encode(
+            b"\0" * 12 + AESGCM(HKDF(algorithm=SHA256(), length=32, salt=None,
+                                     info=b"idp sealed access token v1 k1").derive(
+                base64.urlsafe_b64decode(scalar + "=" * (-len(scalar) % 4)))).encrypt(
+                b"\0" * 12, b"{not json", b"k1")).rstrip(b"=").decode(),
+    }[case]
+    assert read_own(token, published, "https://idp.example", NOW) is None
