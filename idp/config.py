@@ -57,8 +57,8 @@ class OIDCConfig(_Section):
     client_assertion_max_lifetime: Duration
     signing_alg: Literal["RS256", "ES256"]
     rsa_key_size: int
-    # Access tokens: opaque random strings, or JWTs (RFC 9068) signed like ID tokens.
-    # A client's own access_token_format overrides this.
+    # Access tokens: opaque (random for a user, sealed for a client's own), or JWTs
+    # (RFC 9068) signed like ID tokens. A client's own access_token_format overrides this.
     access_token_format: Literal["opaque", "jwt"]
 
     @field_validator("rsa_key_size")
