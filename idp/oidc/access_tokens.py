@@ -12,7 +12,7 @@ signature still verifies.
 
 A client's own access token (client_credentials: no user, no refresh token, no family)
 is stored nowhere, as node oidc-provider does with JWTs (:func:`for_itself`): a JWT, or,
-for a client that wants opaque tokens, the same claims sealed (AES-256-GCM, under a key
+for a client that wants opaque tokens, the same claims sealed (AES-256-GCM-SIV, under a key
 derived from the signing key named in front of it) so that nobody but this provider can
 read or make one. Introspection reads either from itself (:func:`read_own`); only a
 revocation is written down (``revoked_access_tokens``, until the token would have
@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -127,17 +127,20 @@ def for_itself(client_format: str | None, *, client_id: str, scope: str, issued:
 SEALED = "~"  # between the key's id and the sealed claims; in no JWT and no random token
 _NONCE = 12
 _INFO = b"idp sealed access token v1 "
-_boxes: dict[tuple[str, str], AESGCM] = {}
+_boxes: dict[tuple[str, str], AESGCMSIV] = {}
 
 
-def _box(kid: str, scalar: str) -> AESGCM:
-    """AES-256-GCM under a key drawn (HKDF-SHA256) from the signing key's private scalar:
-    each rotation brings a new one, shared by every node through the database, and a
-    token sealed under a key lives as long as the key is published."""
+def _box(kid: str, scalar: str) -> AESGCMSIV:
+    """AES-256-GCM-SIV under a key drawn (HKDF-SHA256) from the signing key's private
+    scalar: each rotation brings a new one, shared by every node through the database, and
+    a token sealed under a key lives as long as the key is published. GCM-SIV (RFC 8452)
+    because nonces are drawn at random for billions of tokens under one key: a repeated
+    one would only show that two tokens are equal (never, each has its own jti), where
+    plain GCM's would give its authentication key away."""
     box = _boxes.get((kid, scalar))
     if box is None:
         secret = base64.urlsafe_b64decode(scalar + "=" * (-len(scalar) % 4))
-        box = AESGCM(HKDF(algorithm=SHA256(), length=32, salt=None, info=_INFO + kid.encode()).derive(secret))
+        box = AESGCMSIV(HKDF(algorithm=SHA256(), length=32, salt=None, info=_INFO + kid.encode()).derive(secret))
         _boxes[(kid, scalar)] = box
     return box
 
