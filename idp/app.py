@@ -15,6 +15,9 @@ __all__ = ["create_app"]
 def create_app(overrides: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
     """Build the application from configuration (see :mod:`idp.config`)."""
     settings = load_settings(config_file, overrides)
+    from .oidc.access_tokens import check_sealing
+
+    check_sealing()
     app = Flask(
         __name__,
         instance_path=str(settings.instance_dir),

@@ -113,7 +113,7 @@ class Signer:
     retired_at: datetime | None
     key_set: KeySet = field(compare=False)
     # The private scalar ("d" of the JWK): sealed access tokens draw their key from it.
-    scalar: str = field(default="", compare=False, repr=False)
+    scalar: str = field(compare=False, repr=False)
 
     def signs_at(self, moment: datetime) -> bool:
         return self.retired_at is None or self.retired_at > moment

@@ -121,7 +121,7 @@ class _AccessToken(Protocol):
 
 class AccessTokenMethods:
     """What Authlib's TokenMixin asks of an access token, for a stored :class:`Token` and
-    for a client's own JWT read from itself (:class:`idp.oidc.tokens.OwnToken`)."""
+    for a client's own token read from itself (:class:`idp.oidc.tokens.OwnToken`)."""
 
     def check_client(self: _AccessToken, client: Client) -> bool:
         return self.client_id == client.client_id
@@ -198,9 +198,10 @@ class SigningKey(db.Model):
 
 
 class RevokedAccessToken(db.Model):
-    """A client's own JWT access token (client_credentials), revoked before it expired.
+    """A client's own access token (client_credentials), JWT or sealed, revoked before it
+    expired.
 
-    Such a token is stored nowhere else: its signature and claims say all that
+    Such a token is stored nowhere else: what it carries, signed or sealed, is all that
     introspection needs (:mod:`idp.oidc.access_tokens`), and only a revocation must be
     remembered, until the token would have expired anyway."""
 

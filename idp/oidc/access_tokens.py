@@ -25,12 +25,13 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -116,7 +117,7 @@ def for_itself(client_format: str | None, *, client_id: str, scope: str, issued:
     if wanted(client_format, settings.oidc):
         return encode(claims(issuer=settings.issuer, client_id=client_id, subject=client_id, scope=scope,
                              issued_at=epoch(issued), expires_at=epoch(expires), provenance=None), signer)
-    return seal(signer.kid, signer.scalar, {
+    return seal(signer.kid, signer.scalar, settings.issuer, {
         "client_id": client_id, "scope": scope, "iat": epoch(issued), "exp": epoch(expires),
         "jti": secrets.token_urlsafe(16),
     })
@@ -145,30 +146,59 @@ def _box(kid: str, scalar: str) -> AESGCMSIV:
     return box
 
 
-def seal(kid: str, scalar: str, payload: dict[str, Any]) -> str:
+def seal(kid: str, scalar: str, issuer: str, payload: dict[str, Any]) -> str:
+    """``KID~`` and the sealed claims, bound to this issuer and key (the associated data):
+    another instance sharing the keys, a staging copy say, cannot pass its tokens off."""
+    if not scalar:
+        raise ValueError(f"signing key {kid} has no private scalar to seal with")
     nonce = os.urandom(_NONCE)
-    sealed = _box(kid, scalar).encrypt(nonce, json.dumps(payload, separators=(",", ":")).encode(), kid.encode())
+    plain = json.dumps(payload, separators=(",", ":")).encode()
+    sealed = _box(kid, scalar).encrypt(nonce, plain, _bound(issuer, kid))
     return kid + SEALED + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
 
 
-def _unsealed(value: str, published: Sequence[SigningKey]) -> Any:
+def _bound(issuer: str, kid: str) -> bytes:
+    return f"{issuer} {kid}".encode()
+
+
+_CANONICAL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _unsealed(value: str, published: Sequence[SigningKey], issuer: str) -> Any:
     kid, _, body = value.partition(SEALED)
     record = next((record for record in published if record.kid == kid), None)
-    if record is None:
+    if record is None or not _CANONICAL.fullmatch(body):
         return None
     try:
-        raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
-        if len(raw) <= _NONCE:
-            return None
-        plain = _box(kid, str(record.private_jwk["d"])).decrypt(raw[:_NONCE], raw[_NONCE:], kid.encode())
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        if len(raw) <= _NONCE or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != body:
+            return None  # one token, one spelling: nothing else decodes to it
+        plain = _box(kid, str(record.private_jwk["d"])).decrypt(raw[:_NONCE], raw[_NONCE:], _bound(issuer, kid))
         return json.loads(plain)
     except (binascii.Error, ValueError, InvalidTag, KeyError, RecursionError):
         return None
 
 
+def check_sealing() -> None:
+    """At start-up: the cryptography build can seal (AES-GCM-SIV needs OpenSSL 3.2 or
+    later, and no FIPS-only provider), or the provider does not start."""
+    try:
+        AESGCMSIV(bytes(32)).encrypt(bytes(_NONCE), b"", None)
+    except UnsupportedAlgorithm as error:
+        raise RuntimeError(
+            "the cryptography package cannot do AES-GCM-SIV (OpenSSL 3.2 or later is needed): "
+            f"opaque client_credentials tokens cannot be sealed ({error})") from error
+
+
 # --- reading a client's own token back -----------------------------------------------------
 
 _LONGEST = 4096  # characters: ours are under 1,000
+
+
+def may_be_own(value: str) -> bool:
+    """Whether ``value`` has the shape of a client's own token, sealed or a JWT; a user's
+    opaque token (random, URL-safe) never has."""
+    return len(value) <= _LONGEST and (SEALED in value or value.count(".") == 2)
 
 
 def _verified(value: str, published: Sequence[SigningKey], issuer: str) -> Any:
@@ -198,10 +228,10 @@ def read_own(value: str, published: Sequence[SigningKey], issuer: str, moment: d
     what it made while it is published); a JWT must also be typed ``at+jwt``, issued by
     ``issuer``, and name its client as subject and audience. None for anything else, a
     user's token (whose row says more) or an ID token included."""
-    if len(value) > _LONGEST or not published:
+    if not may_be_own(value) or not published:
         return None
     if SEALED in value:
-        found = _unsealed(value, published)
+        found = _unsealed(value, published, issuer)
     elif value.count(".") == 2:
         found = _verified(value, published, issuer)
     else:

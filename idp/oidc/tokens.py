@@ -151,6 +151,8 @@ def find_by_access_token(value: str) -> Token | OwnToken | None:
 
 
 def _own_token(value: str) -> OwnToken | None:
+    if not access_tokens.may_be_own(value):
+        return None  # a user's opaque token: its row was all there was
     settings: Settings = current_app.config["IDP"]
     moment = now()
     claims = access_tokens.read_own(value, keys.published_keys(), settings.issuer, moment)

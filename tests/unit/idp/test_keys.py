@@ -10,7 +10,8 @@ T = datetime(2026, 11, 28, 12, 0, 0)
 
 
 def _signer(kid, created_at, retired_at=None):
-    return Signer(kid=kid, alg="RS256", created_at=created_at, retired_at=retired_at, key_set=KeySet([]))
+    return Signer(kid=kid, alg="RS256", created_at=created_at, retired_at=retired_at, key_set=KeySet([]),
+                  scalar="")
 
 
 def test_the_first_key_of_an_instance_signs_at_once():

@@ -57,7 +57,8 @@ def test_every_token_has_its_own_jti_even_within_one_second():
 ], ids=["RS256", "ES256"])
 def test_the_token_is_typed_at_jwt_and_names_the_signing_key(key):
     alg = key.alg
-    signer = Signer(kid="k1", alg=alg, created_at=datetime(2026, 1, 1), retired_at=None, key_set=KeySet([key]))
+    signer = Signer(kid="k1", alg=alg, created_at=datetime(2026, 1, 1), retired_at=None, key_set=KeySet([key]),
+                    scalar=key.as_dict(private=True)["d"])
     token = encode(_claims(), signer)
     public = KeySet.import_key_set({"keys": [key.as_dict(private=False)]})
     decoded = jwt.decode(token, public, algorithms=[alg])
@@ -94,13 +95,16 @@ NOW = datetime(2026, 11, 28, 12, 0, 0)
 OWN = {"client_id": "svc-1", "scope": "peps", "iat": 1_795_867_000, "exp": 1_795_867_600, "jti": "j" * 22}
 
 
-def _sealed(kid="k1", key=SEALING_KEY, payload=OWN):
-    return seal(kid, key.as_dict(private=True)["d"], payload)
+ISSUER = "https://idp.example"
+
+
+def _sealed(kid="k1", key=SEALING_KEY, payload=OWN, issuer=ISSUER):
+    return seal(kid, key.as_dict(private=True)["d"], issuer, payload)
 
 
 def test_a_sealed_token_reads_back_under_its_key_and_shows_nothing_of_its_claims():
     token = _sealed()
-    assert read_own(token, [_record("k1", SEALING_KEY)], "https://idp.example", NOW) == OWN
+    assert read_own(token, [_record("k1", SEALING_KEY)], ISSUER, NOW) == OWN
     kid, _, body = token.partition("~")
     assert kid == "k1" and set(body) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -109,31 +113,70 @@ def test_a_sealed_token_reads_back_under_its_key_and_shows_nothing_of_its_claims
 
 
 @pytest.mark.parametrize("case", ["another kid, same key", "another key, same kid", "unknown kid", "bit flipped",
-                                  "truncated", "nonce only", "not base64", "empty", "expired", "exp as text",
+                                  "truncated", "nonce only", "not base64", "standard base64", "padded",
+                                  "other unused bits", "empty", "another issuer", "expired", "exp as text",
                                   "no jti", "claims a list", "not JSON"])
 def test_a_sealed_token_altered_or_made_elsewhere_reads_as_nothing(case):
-    published = [_record("k1", SEALING_KEY), _record("k2", OTHER_KEY)]
+    # k3 is k1's very key under another id: only the id bound into the seal tells them apart.
+    published = [_record("k1", SEALING_KEY), _record("k2", OTHER_KEY), _record("k3", SEALING_KEY)]
     token = _sealed()
     kid, _, body = token.partition("~")
     scalar = SEALING_KEY.as_dict(private=True)["d"]
     flipped = body[:20] + ("A" if body[20] != "A" else "B") + body[21:]
     token = {
-        "another kid, same key": "k2~" + body,
+        "another kid, same key": "k3~" + body,
         "another key, same kid": _sealed(key=OTHER_KEY),
         "unknown kid": "k9~" + body,
         "bit flipped": kid + "~" + flipped,
         "truncated": token[:-4],
         "nonce only": kid + "~" + body[:16],
         "not base64": kid + "~" + body[:30] + "*" + body[31:],
+        "standard base64": kid + "~" + body.replace("-", "+").replace("_", "/") if {"-", "_"} & set(body)
+        else kid + "~" + body[:-1] + "+",
+        "padded": kid + "~" + body + "=" * (-len(body) % 4 or 4),
+        "other unused bits": _other_unused_bits(),
+        "another issuer": _sealed(issuer="https://staging.example"),
         "empty": "k1~",
         "expired": _sealed(payload={**OWN, "exp": 1_795_867_200}),
         "exp as text": _sealed(payload={**OWN, "exp": "1795867600"}),
         "no jti": _sealed(payload={k: v for k, v in OWN.items() if k != "jti"}),
-        "claims a list": seal("k1", scalar, ["svc-1"]),  # type: ignore[arg-type]
+        "claims a list": seal("k1", scalar, ISSUER, ["svc-1"]),  # type: ignore[arg-type]
         "not JSON": "k1~" + base64.urlsafe_b64encode(
             b"\0" * 12 + AESGCMSIV(HKDF(algorithm=SHA256(), length=32, salt=None,
                                      info=b"idp sealed access token v1 k1").derive(
                 base64.urlsafe_b64decode(scalar + "=" * (-len(scalar) % 4)))).encrypt(
-                b"\0" * 12, b"{not json", b"k1")).rstrip(b"=").decode(),
+                b"\0" * 12, b"{not json", ISSUER.encode() + b" k1")).rstrip(b"=").decode(),
     }[case]
-    assert read_own(token, published, "https://idp.example", NOW) is None
+    assert read_own(token, published, ISSUER, NOW) is None
+
+
+def _other_unused_bits():
+    """A genuine token respelt: its last character changed in the bits base64 leaves unused,
+    so that it decodes to the very same bytes."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for extra in range(3):  # a length that leaves unused bits in the last character
+        kid, _, body = _sealed(payload={**OWN, "scope": "peps" + "x" * extra}).partition("~")
+        if len(body) % 4 in (2, 3):
+            respelt = body[:-1] + alphabet[alphabet.index(body[-1]) ^ 1]
+            decoded = [base64.urlsafe_b64decode(b + "=" * (-len(b) % 4)) for b in (body, respelt)]
+            assert respelt != body and decoded[0] == decoded[1]
+            return kid + "~" + respelt
+    raise AssertionError("no length left unused bits")
+
+
+def test_the_signing_key_without_its_private_scalar_seals_nothing():
+    with pytest.raises(ValueError):
+        seal("k1", "", ISSUER, OWN)
+
+
+def test_a_cryptography_build_that_cannot_seal_stops_start_up(monkeypatch):
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    from idp.oidc import access_tokens
+
+    def unsupported(key):
+        raise UnsupportedAlgorithm("AES-GCM-SIV is not supported by this version of OpenSSL")
+
+    monkeypatch.setattr(access_tokens, "AESGCMSIV", unsupported)
+    with pytest.raises(RuntimeError, match="AES-GCM-SIV"):
+        access_tokens.check_sealing()
