@@ -114,18 +114,26 @@ class Signer:
     key_set: KeySet = field(compare=False)
     # The private scalar ("d" of the JWK): sealed access tokens draw their key from it.
     scalar: str = field(compare=False, repr=False)
+    publish_until: datetime | None = None
 
     def signs_at(self, moment: datetime) -> bool:
         return self.retired_at is None or self.retired_at > moment
 
+    def published_at(self, moment: datetime) -> bool:
+        """Still in the JWKS: what it signed or sealed is still to be believed."""
+        return self.publish_until is None or self.publish_until > moment
+
 
 class SignerCache:
-    """The keys that may sign, read from the database at most every :data:`JWKS_REFRESH`.
+    """The published keys, those that may sign among them, read from the database at most
+    every :data:`JWKS_REFRESH`.
 
     Tokens are signed on every token request: reading the keys each time was one query per
     token. Holding them as long as the JWKS is held is safe because a rotation's new key
     signs only :data:`PUBLISH_AHEAD` (twice that period) after it is created, and each
-    key's ``retired_at`` is checked against the time of each signature, not of the read.
+    key's ``retired_at`` and ``publish_until`` are checked against the time of each use,
+    not of the read. A key unpublished early (a compromise) is believed by a process for
+    at most :data:`JWKS_REFRESH` more, as long as relying parties hold the JWKS.
     """
 
     def __init__(self) -> None:
@@ -138,19 +146,27 @@ class SignerCache:
         return (bool(self._signers) and self._read_at is not None
                 and timedelta(0) <= moment - self._read_at < JWKS_REFRESH)
 
-    def current(self) -> Signer | None:
-        moment = now()
+    def _held(self, moment: datetime) -> tuple[Signer, ...]:
         if not self._fresh(moment):
             with self._lock:
                 if not self._fresh(moment):
                     self._reread(moment)
-        return _choose(self._signers, moment)
+        return self._signers
+
+    def current(self) -> Signer | None:
+        moment = now()
+        return _choose(self._held(moment), moment)
+
+    def published(self) -> list[Signer]:
+        """The keys in the JWKS now, retired from signing or not."""
+        moment = now()
+        return [held for held in self._held(moment) if held.published_at(moment)]
 
     def _reread(self, moment: datetime) -> None:
         try:
             records = db.session.execute(
-                db.select(SigningKey)
-                .where((SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > moment))
+                db.select(SigningKey)  # published: every key that may sign, and those retired lately
+                .where((SigningKey.publish_until.is_(None)) | (SigningKey.publish_until > moment))
                 .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
             ).scalars().all()
         except DBAPIError:
@@ -160,7 +176,7 @@ class SignerCache:
             return
         self._signers = tuple(
             Signer(r.kid, r.alg, r.created_at, r.retired_at, KeySet([load(r.kid, r.private_jwk)]),
-                   str(r.private_jwk["d"])) for r in records
+                   str(r.private_jwk["d"]), r.publish_until) for r in records
         )
         self._read_at = moment
 
@@ -173,12 +189,22 @@ def _choose(signers: tuple[Signer, ...], moment: datetime) -> Signer | None:
     return ready or (candidates[-1] if candidates else None)
 
 
-def signer() -> Signer:
-    """The key that signs now, from this process's copy (see :class:`SignerCache`)."""
+def _cache() -> SignerCache:
     cache: SignerCache | None = current_app.extensions.get("idp.signers")
     if cache is None:
         cache = current_app.extensions.setdefault("idp.signers", SignerCache())
-    found = cache.current()
+    return cache
+
+
+def published_signers() -> list[Signer]:
+    """The published keys, from this process's copy (see :class:`SignerCache`): what
+    reads a client's own token back checks it against."""
+    return _cache().published()
+
+
+def signer() -> Signer:
+    """The key that signs now, from this process's copy (see :class:`SignerCache`)."""
+    found = _cache().current()
     if found is None:
         raise RuntimeError("no signing key: run `idp init` or `idp keys rotate`")
     return found

@@ -43,7 +43,6 @@ from joserfc.jwk import KeySet
 from .. import keys
 from ..clock import epoch
 from ..config import OIDCConfig, Settings
-from ..models import SigningKey
 from ..provenance import Provenance
 
 TYPE = "at+jwt"
@@ -164,16 +163,16 @@ def _bound(issuer: str, kid: str) -> bytes:
 _CANONICAL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _unsealed(value: str, published: Sequence[SigningKey], issuer: str) -> Any:
+def _unsealed(value: str, published: Sequence[keys.Signer], issuer: str) -> Any:
     kid, _, body = value.partition(SEALED)
-    record = next((record for record in published if record.kid == kid), None)
-    if record is None or not _CANONICAL.fullmatch(body):
+    held = next((held for held in published if held.kid == kid), None)
+    if held is None or not _CANONICAL.fullmatch(body):
         return None
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         if len(raw) <= _NONCE or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != body:
             return None  # one token, one spelling: nothing else decodes to it
-        plain = _box(kid, str(record.private_jwk["d"])).decrypt(raw[:_NONCE], raw[_NONCE:], _bound(issuer, kid))
+        plain = _box(kid, held.scalar).decrypt(raw[:_NONCE], raw[_NONCE:], _bound(issuer, kid))
         return json.loads(plain)
     except (binascii.Error, ValueError, InvalidTag, KeyError, RecursionError):
         return None
@@ -201,11 +200,11 @@ def may_be_own(value: str) -> bool:
     return len(value) <= _LONGEST and (SEALED in value or value.count(".") == 2)
 
 
-def _verified(value: str, published: Sequence[SigningKey], issuer: str) -> Any:
+def _verified(value: str, published: Sequence[keys.Signer], issuer: str) -> Any:
     """The claims of a JWT access token of ours issued to a client for itself."""
-    key_set = KeySet([keys.load(record.kid, record.private_jwk) for record in published])
+    key_set = KeySet([key for held in published for key in held.key_set.keys])
     try:
-        token = jwt.decode(value, key_set, algorithms=sorted({record.alg for record in published}))
+        token = jwt.decode(value, key_set, algorithms=sorted({held.alg for held in published}))
     except (JoseError, ValueError, TypeError, KeyError, RecursionError):
         return None
     found = token.claims
@@ -221,7 +220,7 @@ def _verified(value: str, published: Sequence[SigningKey], issuer: str) -> Any:
     return found
 
 
-def read_own(value: str, published: Sequence[SigningKey], issuer: str, moment: datetime) -> dict[str, Any] | None:
+def read_own(value: str, published: Sequence[keys.Signer], issuer: str, moment: datetime) -> dict[str, Any] | None:
     """The claims (``client_id``, ``scope``, ``iat``, ``exp``, ``jti``) of ``value`` if it
     is a client's own access token from this provider, unexpired at ``moment``: sealed or
     signed by one of the ``published`` keys (a key retired from signing still vouches for

@@ -145,27 +145,38 @@ class OwnToken(AccessTokenMethods):
 
 def find_by_access_token(value: str) -> Token | OwnToken | None:
     """The token and its account in one query (UserInfo and introspection read both); a
-    client's own token, which has no row, read from itself."""
-    found = db.session.execute(_BY_ACCESS_DIGEST, {"digest": digest(value)}).scalar_one_or_none()
-    return found if found is not None else _own_token(value)
+    client's own token, which has no row, read from itself and checked in one query."""
+    if access_tokens.SEALED not in value:  # a sealed token has no row to look for
+        found: Token | None = db.session.execute(_BY_ACCESS_DIGEST, {"digest": digest(value)}).scalar_one_or_none()
+        if found is not None:
+            return found
+    return _own_token(value)
+
+
+# A client's own token is good while its client is registered and it is not revoked.
+_CLIENT_AND_REVOCATION = (
+    db.select(Client.id, RevokedAccessToken.revoked_at)
+    .select_from(Client)
+    .outerjoin(RevokedAccessToken, RevokedAccessToken.jti == bindparam("jti"))
+    .where(Client.client_id == bindparam("client_id"))
+)
 
 
 def _own_token(value: str) -> OwnToken | None:
     if not access_tokens.may_be_own(value):
         return None  # a user's opaque token: its row was all there was
     settings: Settings = current_app.config["IDP"]
-    moment = now()
-    claims = access_tokens.read_own(value, keys.published_keys(), settings.issuer, moment)
+    claims = access_tokens.read_own(value, keys.published_signers(), settings.issuer, now())
     if claims is None:
         return None
     client_id = claims["client_id"]
-    if db.session.execute(db.select(Client.id).filter_by(client_id=client_id)).first() is None:
+    client = db.session.execute(_CLIENT_AND_REVOCATION, {"jti": claims["jti"], "client_id": client_id}).first()
+    if client is None:
         return None  # its client is gone
-    revoked = db.session.get(RevokedAccessToken, claims["jti"])
     return OwnToken(jti=claims["jti"], client_id=client_id, scope=claims.get("scope", ""),
                     issued_at=datetime.fromtimestamp(claims["iat"], UTC).replace(tzinfo=None),
                     access_expires_at=datetime.fromtimestamp(claims["exp"], UTC).replace(tzinfo=None),
-                    revoked_at=revoked.revoked_at if revoked is not None else None)
+                    revoked_at=client.revoked_at)
 
 
 def find_by_refresh_token(value: str) -> Token | None:

@@ -4,7 +4,7 @@ the published keys, and what UserInfo, introspection and revocation do with them
 import base64
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from joserfc import jwt
@@ -307,7 +307,10 @@ def test_a_token_made_before_a_rotation_stays_active_while_its_key_is_published(
         old = db.session.execute(db.select(SigningKey).filter_by(kid=kid)).scalar_one()
         old.publish_until = old.retired_at = keys.now()
         db.session.commit()
-    assert _introspect(actors, client_id, secret, access) == {"active": False}
+    # Unpublished: each process believes it for at most the JWKS refresh time more.
+    from idp.clock import travel
+    with travel(keys.JWKS_REFRESH + timedelta(seconds=1)):
+        assert _introspect(actors, client_id, secret, access) == {"active": False}
 
 
 def test_two_revocations_of_one_client_jwt_at_once_both_succeed(actors, app, monkeypatch):
@@ -331,3 +334,24 @@ def test_two_revocations_of_one_client_jwt_at_once_both_succeed(actors, app, mon
     monkeypatch.setattr(tokens.OwnToken, "revoke", overtaken)
     assert _revoke(actors, client_id, secret, access).status_code == 200
     assert _introspect(actors, client_id, secret, access) == {"active": False}
+
+
+def test_introspecting_a_sealed_token_reads_neither_tokens_nor_keys(actors, app):
+    """The process holds the published keys; the client and the revocation come in one
+    statement; there is no row of the token to look for."""
+    from sqlalchemy import event
+
+    from idp.extensions import db
+    client_id, secret = actors.client(grant_types=["client_credentials"], redirect_uris=[], scope="peps")
+    sealed = actors.token(client_id, secret, grant_type="client_credentials").get_json()["access_token"]
+    assert _introspect(actors, client_id, secret, sealed)["active"] is True
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen := lambda *args: statements.append(args[2]))
+    try:
+        assert _introspect(actors, client_id, secret, sealed)["active"] is True
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if " tokens" in s or "signing_keys" in s], statements
+    assert len([s for s in statements if "revoked_access_tokens" in s]) == 1, statements

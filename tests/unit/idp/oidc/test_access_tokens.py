@@ -85,8 +85,9 @@ def test_the_configuration_accepts_only_the_two_formats():
 # --- sealed (opaque) tokens of a client for itself -------------------------------------------
 
 def _record(kid, key):
-    from idp.models import SigningKey
-    return SigningKey(kid=kid, alg=key.alg, private_jwk={**key.as_dict(private=True), "kid": kid})
+    """The key as the process holds it (:class:`idp.keys.Signer`), published."""
+    return Signer(kid=kid, alg=key.alg, created_at=datetime(2026, 1, 1), retired_at=None,
+                  key_set=KeySet([key]), scalar=key.as_dict(private=True)["d"])
 
 
 SEALING_KEY = RSAKey.generate_key(2048, parameters={"alg": "RS256"}, private=True)
