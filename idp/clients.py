@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from sqlalchemy import CursorResult
 
 from . import audit
+from .clock import now
 from .digests import digest, new_secret
 from .directory import AccountError
 from .extensions import db
-from .models import Client, Service
+from .models import AuthorizationCode, Client, Service, Token
 from .models.oauth import ACCESS_TOKEN_FORMATS, AUTH_METHODS, GRANT_TYPES
 from .oidc.claims import SCOPES_SUPPORTED
 
@@ -103,3 +105,25 @@ def set_access_token_format(client_id: str, value: str | None) -> Client:
     client.access_token_format = value
     audit.record("client.updated", client_id=client_id, access_token_format=value or "default")
     return client
+
+
+def revoke_tokens(client_id: str) -> dict[str, int]:
+    """End every token of a client now (its secret leaked, say): its users' tokens and
+    their refresh tokens (the users log in again), its codes not yet redeemed, and its own
+    tokens, which are stored nowhere: those issued up to this second are inactive from now
+    (``tokens_revoked_at``). Tokens it gets afterwards work."""
+    client = db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one_or_none()
+    if client is None:
+        raise AccountError(f"no client {client_id!r}")
+    moment = now()
+    client.tokens_revoked_at = moment
+    # An UPDATE or DELETE gives a CursorResult, which has the row count.
+    tokens = cast(CursorResult[Any], db.session.execute(
+        db.update(Token).where(Token.client_id == client_id, Token.revoked_at.is_(None)).values(revoked_at=moment)
+    )).rowcount
+    codes = cast(CursorResult[Any], db.session.execute(
+        db.delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id,
+                                           AuthorizationCode.used_at.is_(None))
+    )).rowcount
+    audit.record("client.tokens_revoked", client_id=client_id, tokens=tokens, codes=codes)
+    return {"tokens": tokens, "codes": codes}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..clients import create_client, set_access_token_format
+from ..clients import create_client, revoke_tokens, set_access_token_format
 from ..directory import AccountError, create_account, create_establishment, create_service, get_service, random_password
 from ..extensions import db
 from ..models import Account, Client, Establishment
@@ -298,6 +298,19 @@ def clients_create(name, client_id, service_code, redirect_uris, logout_uris, au
 def clients_update(client_id: str, access_token_format: str, as_json: bool) -> None:
     client = set_access_token_format(client_id, None if access_token_format == "default" else access_token_format)
     emit(as_json, _client_data(client), f"Client {client.client_id}: access tokens {access_token_format}.")
+
+
+@clients.command("revoke-tokens")
+@click.argument("client_id")
+@json_option
+@with_app
+def clients_revoke_tokens(client_id: str, as_json: bool) -> None:
+    """End every token of CLIENT_ID now: its users' (they log in again), its codes, and
+    its own client_credentials tokens issued up to now."""
+    counts = revoke_tokens(client_id)
+    emit(as_json, {"client_id": client_id, **counts},
+         f"Client {client_id}: {counts['tokens']} stored tokens revoked, {counts['codes']} codes dropped; "
+         "its own tokens issued until now are inactive.")
 
 
 @clients.command("list")

@@ -50,6 +50,8 @@ class Client(db.Model):
     default_acr: Mapped[str | None] = mapped_column(String(128))
     # "opaque" or "jwt" for this client; None follows oidc.access_token_format.
     access_token_format: Mapped[str | None] = mapped_column(String(8))
+    # `idp clients revoke-tokens`: its own tokens (stored nowhere) issued up to then are void.
+    tokens_revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
     service: Mapped[Service | None] = relationship()

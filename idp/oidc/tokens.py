@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from .. import audit, keys, metrics
-from ..clock import now
+from ..clock import epoch, now
 from ..config import Settings
 from ..digests import digest
 from ..extensions import db
@@ -153,9 +153,10 @@ def find_by_access_token(value: str) -> Token | OwnToken | None:
     return _own_token(value)
 
 
-# A client's own token is good while its client is registered and it is not revoked.
+# A client's own token is good while its client is registered and it is not revoked,
+# alone or with all the client's tokens (`idp clients revoke-tokens`).
 _CLIENT_AND_REVOCATION = (
-    db.select(Client.id, RevokedAccessToken.revoked_at)
+    db.select(Client.tokens_revoked_at, RevokedAccessToken.revoked_at)
     .select_from(Client)
     .outerjoin(RevokedAccessToken, RevokedAccessToken.jti == bindparam("jti"))
     .where(Client.client_id == bindparam("client_id"))
@@ -173,10 +174,13 @@ def _own_token(value: str) -> OwnToken | None:
     client = db.session.execute(_CLIENT_AND_REVOCATION, {"jti": claims["jti"], "client_id": client_id}).first()
     if client is None:
         return None  # its client is gone
+    revoked_at = client.revoked_at
+    if client.tokens_revoked_at is not None and claims["iat"] <= epoch(client.tokens_revoked_at):
+        revoked_at = revoked_at or client.tokens_revoked_at  # issued up to that second
     return OwnToken(jti=claims["jti"], client_id=client_id, scope=claims.get("scope", ""),
                     issued_at=datetime.fromtimestamp(claims["iat"], UTC).replace(tzinfo=None),
                     access_expires_at=datetime.fromtimestamp(claims["exp"], UTC).replace(tzinfo=None),
-                    revoked_at=client.revoked_at)
+                    revoked_at=revoked_at)
 
 
 def find_by_refresh_token(value: str) -> Token | None:

@@ -355,3 +355,30 @@ def test_introspecting_a_sealed_token_reads_neither_tokens_nor_keys(actors, app)
         event.remove(engine, "before_cursor_execute", seen)
     assert not [s for s in statements if " tokens" in s or "signing_keys" in s], statements
     assert len([s for s in statements if "revoked_access_tokens" in s]) == 1, statements
+
+
+def test_revoking_a_clients_tokens_ends_its_own_and_its_users_and_spares_what_comes_after(actors, app):
+    """`idp clients revoke-tokens` (its secret leaked, say): the tokens it holds, stored or
+    not, stop at once; the next ones work."""
+    from idp import clients
+    from idp.clock import travel
+    from idp.extensions import db
+    identifier = actors.account()
+    client_id, secret = actors.client(access_token_format="jwt", grant_types=ALL_GRANTS, scope="openid profile peps")
+    other_id, other_secret = actors.client(grant_types=["client_credentials"], redirect_uris=[], scope="peps")
+    own = actors.token(client_id, secret, grant_type="client_credentials", scope="peps").get_json()["access_token"]
+    others = actors.token(other_id, other_secret, grant_type="client_credentials").get_json()["access_token"]
+    users = actors.tokens_for(client_id, secret, identifier)
+    for token in (own, others, users["access_token"]):
+        assert _introspect(actors, other_id, other_secret, token)["active"] is True
+    with app.app_context():
+        assert clients.revoke_tokens(client_id) == {"tokens": 1, "codes": 0}
+        db.session.commit()
+    assert _introspect(actors, other_id, other_secret, own) == {"active": False}
+    assert _introspect(actors, other_id, other_secret, users["access_token"]) == {"active": False}
+    refused = actors.token(client_id, secret, grant_type="refresh_token", refresh_token=users["refresh_token"])
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+    assert _introspect(actors, other_id, other_secret, others)["active"] is True  # another client's
+    with travel(timedelta(seconds=1)):  # tokens issued up to the revocation's second are void
+        fresh = actors.token(client_id, secret, grant_type="client_credentials").get_json()["access_token"]
+        assert _introspect(actors, other_id, other_secret, fresh)["active"] is True

@@ -30,3 +30,11 @@ def test_an_unknown_client_or_format_is_refused(idp):
     idp("clients", "create", "--name", "RP", "--client-id", "rp", "--redirect-uri", "https://rp.example/cb")
     refused = idp("clients", "update", "rp", "--access-token-format", "paseto", ok=False)
     assert "paseto" in refused.output
+
+
+def test_revoke_tokens_says_what_it_ended_and_refuses_an_unknown_client(idp):
+    idp("clients", "create", "--name", "API", "--client-id", "api", "--grant-type", "client_credentials")
+    done = json.loads(idp("clients", "revoke-tokens", "api", "--json").output)
+    assert done == {"client_id": "api", "tokens": 0, "codes": 0}
+    assert "its own tokens issued until now are inactive" in idp("clients", "revoke-tokens", "api").output
+    assert "no client 'nope'" in idp("clients", "revoke-tokens", "nope", ok=False).output
