@@ -109,9 +109,9 @@ def set_access_token_format(client_id: str, value: str | None) -> Client:
 
 def revoke_tokens(client_id: str) -> dict[str, int]:
     """End every token of a client now (its secret leaked, say): its users' tokens and
-    their refresh tokens (the users log in again), its codes not yet redeemed, and its own
-    tokens, which are stored nowhere: those issued up to this second are inactive from now
-    (``tokens_revoked_at``). Tokens it gets afterwards work."""
+    their refresh tokens (the application sends them through /authorize again), its codes
+    not yet redeemed, and its own tokens, which are stored nowhere: those issued up to this
+    second are inactive from now (``tokens_revoked_at``). Tokens it gets afterwards work."""
     client = db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one_or_none()
     if client is None:
         raise AccountError(f"no client {client_id!r}")

@@ -305,8 +305,8 @@ def clients_update(client_id: str, access_token_format: str, as_json: bool) -> N
 @json_option
 @with_app
 def clients_revoke_tokens(client_id: str, as_json: bool) -> None:
-    """End every token of CLIENT_ID now: its users' (they log in again), its codes, and
-    its own client_credentials tokens issued up to now."""
+    """End every token of CLIENT_ID now: its users' (it sends them through /authorize
+    again), its codes, and its own client_credentials tokens issued up to now."""
     counts = revoke_tokens(client_id)
     emit(as_json, {"client_id": client_id, **counts},
          f"Client {client_id}: {counts['tokens']} stored tokens revoked, {counts['codes']} codes dropped; "
