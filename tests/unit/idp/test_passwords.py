@@ -56,14 +56,25 @@ def test_a_hash_made_here_checks_with_argon2_cffi_and_the_reverse(verifier):
 
 def _malformed(encoded: str) -> list[str]:
     head, salt, digest = encoded.rsplit("$", 2)
+    params = "m=19456,t=2,p=1"
     return [
-        "", "$argon2id$", "not a hash", encoded[:-1], encoded + "A", encoded + "=",
+        "", "$argon2id$", "not a hash", encoded[:-1], encoded + "A", encoded + "=", encoded + "\x00junk",
         f"{head}${salt}=${digest}",                          # padding
         f"{head}${salt}${digest[:-1]}B",                      # last character: bits beyond the digest
         f"{head}$!!!!!!!!${digest}",                          # outside the alphabet
         f"{head}${salt[:8]}${digest}",                        # a salt too short for argon2
         f"{head}${salt}${digest[:4]}",                        # a digest too short for argon2
-        encoded.replace("argon2id", "argon2x"),
+        f"{head}$$${salt}${digest}", f"{head}${salt}${digest}$",
+        encoded.replace("argon2id", "argon2x"), encoded.replace("argon2id", "ARGON2ID"),
+        encoded.replace("$v=19", ""),                         # no version: the old v1.0 format
+        encoded.replace(params, "t=2,m=19456,p=1"),           # reordered
+        encoded.replace(params, "m=9,m=19456,t=2,p=1"),       # a key twice
+        encoded.replace(params, "m= 19456,t=2,p=1"), encoded.replace(params, "m=19456,t=2,p=1 "),
+        encoded.replace(params, "m=+19456,t=2,p=1"), encoded.replace(params, "m=19_456,t=2,p=1"),
+        encoded.replace(params, "m=019456,t=2,p=1"), encoded.replace(params, "m=１９４５６,t=2,p=1"),
+        encoded.replace(params, "m=-1,t=2,p=1"), encoded.replace(params, "m=4294967296,t=2,p=1"),
+        encoded.replace(params, "m=19456,t=18446744073709551616,p=1"),
+        encoded.replace("v=19", "v=-1"), encoded.replace("v=19", "v=4294967296"),
         encoded.replace("m=19456", "m=1"),                    # below argon2's minimum
         encoded.replace("t=2", "t=0"),
         encoded.replace("p=1", "p=0"),
@@ -71,11 +82,17 @@ def _malformed(encoded: str) -> list[str]:
     ]
 
 
-def test_a_malformed_hash_is_a_refusal_never_an_error(verifier):
+def test_a_malformed_hash_gets_argon2_cffi_s_answer_never_an_error(verifier):
     encoded = passwords.hash_password("pw")
     for bad in _malformed(encoded):
-        assert passwords.verify_password(bad, "pw") is False, bad
-        assert _cffi_answer(bad, "pw") is False, bad
+        for password in ("pw", "other"):
+            try:
+                expected = PasswordHasher().verify(bad, password)
+            except (VerificationError, InvalidHashError, ValueError):
+                expected = False
+            assert passwords.verify_password(bad, password) is expected, (bad, password)
+    assert passwords.verify_password(encoded + "\x00junk", "pw") is True  # as argon2's C string ends there
+    assert passwords.verify_password(encoded.replace("p=1", "p=0"), "pw") is False
 
 
 def test_no_hash_costs_a_check_and_answers_no(verifier):
@@ -143,3 +160,23 @@ def test_a_system_without_callbacks_falls_back(monkeypatch):
 
     monkeypatch.setattr(passwords._HugePages, "__init__", refuse)
     assert passwords._build() is None
+
+
+def test_memory_argon2_left_mapped_on_a_failure_is_unmapped(verifier, monkeypatch):
+    """argon2 returns without freeing when it cannot start its threads (p > 1)."""
+    real = verifier._lib
+
+    class FailingAfterAllocating:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def argon2_ctx(self, context, kind):
+            memory = verifier._ffi.new("uint8_t **")
+            assert context.allocate_cbk(memory, 1024 * 1024) == real.ARGON2_OK
+            assert len(verifier._mapped) == 1
+            return real.ARGON2_THREAD_FAIL
+
+    monkeypatch.setattr(verifier, "_lib", FailingAfterAllocating())
+    with pytest.raises(VerificationError):
+        verifier.verify(passwords.hash_password("pw"), "pw")
+    assert verifier._mapped == {}
