@@ -73,13 +73,13 @@ def check_limits(policy: Policy, account: Account, phone: str) -> None:
         # A ceiling per address (a trusted network's own, if the address is in one).
         ("ip", policy.limits_for_address(request.remote_addr).code_sends, f"code.ip:{request.remote_addr}"),
     ]
-    for scope, limit, key in checks:
-        try:
-            rate_limits.check(key, limit.count, limit.window, "code.limit", scope)
-        except rate_limits.RateLimited:
-            audit.record("code.send_limited", account_id=account.id, scope=scope)
-            db.session.commit()
-            raise
+    try:
+        rate_limits.check(*(rate_limits.Limit(key, limit.count, limit.window, "code.limit", scope)
+                            for scope, limit, key in checks))
+    except rate_limits.RateLimited as limited:
+        audit.record("code.send_limited", account_id=account.id, scope=limited.scope)
+        db.session.commit()
+        raise
 
 
 def _count_send(account: Account, phone: str) -> None:
@@ -139,9 +139,9 @@ def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetim
     return record
 
 
-def verify(policy: Policy, flow: LoginFlow, entered: str) -> Verification:
-    """Check ``entered`` against the flow's live code. A right code is used up atomically."""
-    record = latest(flow)
+def verify(policy: Policy, flow: LoginFlow, entered: str, record: OneTimeCode | None) -> Verification:
+    """Check ``entered`` against the flow's live code, ``record`` (:func:`latest`, read in
+    this transaction). A right code is used up atomically."""
     moment = now()
     if record is None or record.voided_at is not None or record.used_at is not None:
         return Verification(False, record, "none")

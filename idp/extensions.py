@@ -17,4 +17,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep what they hold after a commit instead of being read again on next use: a
+# request commits, then reads what it just wrote (a login step redirects to the flow it
+# saved, the code page shows the code it sent) and ends with its session. A value that
+# must be the database's latest after a commit is read again explicitly
+# (``db.session.refresh``, an UPDATE … RETURNING, a conditional UPDATE's row count).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

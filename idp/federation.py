@@ -101,7 +101,8 @@ def check_throttle(policy: Policy, account: Account) -> None:
     """Raise :class:`~idp.limits.RateLimited` while this account's federated logins must
     wait: ``lockout.federated.max_failures`` failures within ``lockout.federated.wait``."""
     throttle = policy.lockout.federated
-    limits.check(_throttle_key(account), throttle.max_failures, throttle.wait, "upstream.wait", "federated")
+    limits.check(limits.Limit(_throttle_key(account), throttle.max_failures, throttle.wait, "upstream.wait",
+                              "federated"))
 
 
 def record_failure(policy: Policy, account: Account) -> None:

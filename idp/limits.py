@@ -13,11 +13,13 @@ with ``Retry-After`` and the page's "réessayer à partir de HH:MM".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template
-from sqlalchemy import delete
+from sqlalchemy import delete, literal, union_all
 
 from . import metrics
 from .clock import now
@@ -38,23 +40,52 @@ class RateLimited(Exception):
         return max(1, math.ceil((self.retry_at - now()).total_seconds()))
 
 
+@dataclass(frozen=True)
+class Limit:
+    """``count`` hits of ``key`` per ``window``; reached, it raises ``message`` for ``scope``."""
+
+    key: str
+    count: int
+    window: timedelta
+    message: str = "error.rate_limited"
+    scope: str = ""
+
+
+def first_reached(limits: Sequence[Limit]) -> tuple[Limit, datetime] | None:
+    """The first of ``limits``, in their order, whose window already holds its count of
+    hits, and when it lifts (its ``count``-th newest hit leaves the window): one statement
+    for them all, reading one row for each."""
+    moment = now()
+    newest = []
+    for index, limit in enumerate(limits):
+        nth = (
+            db.select(literal(index).label("index"), RateLimitHit.at)
+            .where(RateLimitHit.key == limit.key, RateLimitHit.at > moment - limit.window)
+            .order_by(RateLimitHit.at.desc())
+            .offset(limit.count - 1)
+            .limit(1)
+            .subquery()
+        )
+        newest.append(db.select(nth.c.index, nth.c.at))
+    found: dict[int, datetime] = dict(db.session.execute(union_all(*newest)).all()) if newest else {}
+    for index, limit in enumerate(limits):
+        if index in found:
+            return limit, found[index] + limit.window
+    return None
+
+
 def retry_at(key: str, count: int, window: timedelta) -> datetime | None:
     """When ``key`` may act again, if its window already holds ``count`` hits."""
-    rows = db.session.execute(
-        db.select(RateLimitHit.at)
-        .where(RateLimitHit.key == key, RateLimitHit.at > now() - window)
-        .order_by(RateLimitHit.at.desc())
-        .limit(count)
-    ).scalars().all()
-    return rows[-1] + window if len(rows) >= count else None
+    reached = first_reached([Limit(key, count, window)])
+    return reached[1] if reached is not None else None
 
 
-def check(key: str, count: int, window: timedelta, message: str = "error.rate_limited",
-          scope: str = "") -> None:
-    """Raise :class:`RateLimited` if ``key`` has reached ``count`` hits in ``window``."""
-    until = retry_at(key, count, window)
-    if until is not None:
-        raise RateLimited(until, message, scope)
+def check(*limits: Limit) -> None:
+    """Raise :class:`RateLimited` for the first of ``limits`` that is reached."""
+    reached = first_reached(limits)
+    if reached is not None:
+        limit, until = reached
+        raise RateLimited(until, limit.message, limit.scope)
 
 
 def hit(key: str) -> None:

@@ -50,10 +50,12 @@ def check_address(policy: Policy, ip: str | None, identifier: str) -> None:
     for any identifier (a ceiling against spraying, a trusted network's own if the
     address is in one), or for this identifier. Checked before any password work."""
     ceiling = policy.limits_for_address(ip).failed_logins
-    limits.check(f"login.ip:{ip}", ceiling.count, ceiling.window, "login.address_blocked", "ip")
     pair = policy.lockout.per_ip_and_identifier
-    limits.check(_identifier_key(ip, identifier), pair.count, pair.window, "login.address_blocked",
-                 "ip_identifier")
+    limits.check(
+        limits.Limit(f"login.ip:{ip}", ceiling.count, ceiling.window, "login.address_blocked", "ip"),
+        limits.Limit(_identifier_key(ip, identifier), pair.count, pair.window, "login.address_blocked",
+                     "ip_identifier"),
+    )
 
 
 def count_address_failure(ip: str | None, identifier: str) -> None:

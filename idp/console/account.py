@@ -155,8 +155,8 @@ def email() -> ResponseReturnValue:
     key = f"email-change:{account.id}"
     try:
         # The policy's limit on emails an address may ask for, against mail bombing a stranger.
-        limits.check(key, current_policy().passwords.reset_emails_per_hour, timedelta(hours=1),
-                     "self.email_limited")
+        limits.check(limits.Limit(key, current_policy().passwords.reset_emails_per_hour, timedelta(hours=1),
+                                  "self.email_limited"))
     except limits.RateLimited as limited:
         return limits.answer(limited, "account/email.html", account=account, value=text)
     limits.hit(key)

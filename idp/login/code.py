@@ -16,7 +16,7 @@ from ..clock import now
 from ..directory import PhoneRefused, check_phone
 from ..extensions import db
 from ..lockout import record_failure, reset_failures
-from ..models import LoginFlow
+from ..models import LoginFlow, OneTimeCode
 from ..phones import mask, parse_phone
 from ..policy_store import current_policy
 from . import flow as login_flow
@@ -27,8 +27,9 @@ def _target_phone(flow: LoginFlow) -> str:
     return flow.state.pending_phone or flow.account.phone
 
 
-def _page_values(flow: LoginFlow, context: dict[str, Any]) -> dict[str, Any]:
-    record = codes.latest(flow)
+def _page_values(flow: LoginFlow, context: dict[str, Any], record: OneTimeCode | None = None) -> dict[str, Any]:
+    """The page's channel is the latest code's (``record``, when the caller has it)."""
+    record = record or codes.latest(flow)
     phone = _target_phone(flow)
     policy = current_policy()
     channel = record.channel if record else codes.channel_for(policy, phone)
@@ -36,22 +37,23 @@ def _page_values(flow: LoginFlow, context: dict[str, Any]) -> dict[str, Any]:
     return {"masked": mask(phone), "channel": channel, "voice_offered": voice, **context}
 
 
-def _code_page(flow: LoginFlow, context: dict[str, Any], status: int = 200, **extra: Any):
-    return render_template("code.html", **extra, **_page_values(flow, context)), status
+def _code_page(flow: LoginFlow, context: dict[str, Any], status: int = 200, record: OneTimeCode | None = None,
+               **extra: Any):
+    return render_template("code.html", **extra, **_page_values(flow, context, record)), status
 
 
 def _send(flow: LoginFlow, context: dict[str, Any], by_voice: bool = False):
     """Send a code and show the form; on trouble, say what happened and keep the flow."""
     policy = current_policy()
     try:
-        codes.issue(policy, flow, flow.account, _target_phone(flow), flow.state.decision.code_lifetime,
-                    by_voice=by_voice)
+        sent = codes.issue(policy, flow, flow.account, _target_phone(flow), flow.state.decision.code_lifetime,
+                           by_voice=by_voice)
     except limits.RateLimited as limited:
         return limits.answer(limited, "code.html", **_page_values(flow, context))
     except SendError as exc:
         return _code_page(flow, context, 503, error="code.send_failed" if exc.retryable else "code.send_refused",
                           send_failed=True)
-    return _code_page(flow, context, sent=True)
+    return _code_page(flow, context, sent=True, record=sent)
 
 
 def _failed(flow: LoginFlow, context: dict[str, Any], reason: str):
@@ -82,12 +84,12 @@ def code(flow: LoginFlow, context: dict[str, Any]):
         if record is None:  # the first visit sends; later ones wait for "resend"
             return _send(flow, context)
         if not record.is_live(now()):
-            return _code_page(flow, context, error="code.expired")
-        return _code_page(flow, context)
+            return _code_page(flow, context, record=record, error="code.expired")
+        return _code_page(flow, context, record=record)
     if request.form.get("action") in ("resend", "voice"):
         return _send(flow, context, by_voice=request.form["action"] == "voice")
 
-    result = codes.verify(policy, flow, request.form.get("code", ""))
+    result = codes.verify(policy, flow, request.form.get("code", ""), record)
     if not result.ok:
         db.session.commit()
         if result.reason in ("wrong", "exhausted") and flow.state.purpose != "password_reset":

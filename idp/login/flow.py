@@ -23,14 +23,14 @@ needs only the ``code`` and ends in ``recovery.finish_reset``.
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, url_for
+from flask import abort, current_app, g, redirect, url_for
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from .. import devices
 from ..clock import now
-from ..delegations import memberships
+from ..delegations import Membership, memberships
 from ..digests import new_secret
 from ..extensions import db
 from ..models import Account, Client, LoginFlow, LoginSession
@@ -183,9 +183,18 @@ def _needed(flow: LoginFlow, state: FlowState, step: str) -> bool:
     if step == "establishment":
         if state.purpose != "login":
             return False
-        found = memberships(account)
+        found = _memberships(account)
         return len(found) > 1 and state.establishment not in {m.siret for m in found}
     raise ValueError(step)
+
+
+def _memberships(account: Account) -> list[Membership]:
+    """The account's memberships, read once per request: a request asks for the flow's
+    next step more than once (``/authorize/resume`` before and in :func:`finish`)."""
+    found = g.setdefault("login_memberships", {})
+    if account.id not in found:
+        found[account.id] = memberships(account)
+    return found[account.id]
 
 
 def next_step(flow: LoginFlow) -> str | None:
@@ -218,7 +227,7 @@ def finish(flow: LoginFlow) -> LoginSession:
     if decision.acr == current_policy().acr.multi_factor:
         amr.append("mfa")
     establishment = flow.state.establishment
-    if establishment is not None and establishment not in {m.siret for m in memberships(flow.account)}:
+    if establishment is not None and establishment not in {m.siret for m in _memberships(flow.account)}:
         establishment = None  # named by the relying party, but not one of this account's
     if establishment is None and flow.state.purpose != "login":  # a step-up keeps the session's choice
         previous = current_session()

@@ -23,13 +23,17 @@ StepView = Callable[..., Any]
 def page_context(flow: LoginFlow) -> dict[str, Any]:
     params = login_flow.params_of(flow)
     set_locale(negotiate(params.get("ui_locales")))
-    client = None
-    if flow.client_id:
-        client = db.session.execute(db.select(Client).filter_by(client_id=flow.client_id)).scalar_one_or_none()
     authorization = flow.state.authorization
     if authorization is not None:
         allow_form_target(authorization.redirect_uri)
-    return {"flow": flow, "client": client, "upstreams": list(federation.upstreams().values())}
+    return {"flow": flow, "upstreams": list(federation.upstreams().values())}
+
+
+def flow_client(flow: LoginFlow) -> Client | None:
+    """The client the flow logs into, for the pages that name it (read only for them)."""
+    if not flow.client_id:
+        return None
+    return db.session.execute(db.select(Client).filter_by(client_id=flow.client_id)).scalar_one_or_none()
 
 
 def step(name: str) -> Callable[[StepView], Callable[..., Any]]:

@@ -14,7 +14,7 @@ from ..models import Account, LoginFlow
 from ..passwords import hash_password, needs_rehash, verify_password
 from ..policy_store import current_policy
 from . import flow as login_flow
-from .pages import step
+from .pages import flow_client, step
 
 
 def _find_account(identifier: str) -> Account | None:
@@ -24,10 +24,14 @@ def _find_account(identifier: str) -> Account | None:
     return db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one_or_none()
 
 
+def _login_page(flow: LoginFlow, context: dict[str, Any], status: int = 200, **values: Any):
+    return render_template("login.html", client=flow_client(flow), **values, **context), status
+
+
 @step("password")
 def password(flow: LoginFlow, context: dict[str, Any]):
     if request.method == "GET":
-        return render_template("login.html", identifier=flow.login_hint or "", **context)
+        return _login_page(flow, context, identifier=flow.login_hint or "")
 
     identifier = request.form.get("identifier", "")
     policy = current_policy()
@@ -35,10 +39,10 @@ def password(flow: LoginFlow, context: dict[str, Any]):
         # Checked before any password work: the same answer whatever the identifier.
         check_address(policy, request.remote_addr, identifier)
     except limits.RateLimited as limited:
-        return limits.answer(limited, "login.html", identifier=identifier, **context)
+        return limits.answer(limited, "login.html", identifier=identifier, client=flow_client(flow), **context)
     secret = request.form.get("password", "")
     if not identifier.strip() or not secret:
-        return render_template("login.html", identifier=identifier, error="login.missing", **context), 400
+        return _login_page(flow, context, 400, identifier=identifier, error="login.missing")
 
     account = _find_account(identifier)
     # Verify even for an unknown identifier: both answers take the same time.
@@ -47,12 +51,12 @@ def password(flow: LoginFlow, context: dict[str, Any]):
         # Only the right password learns that the account is locked, and what to do.
         audit.record("login.locked", account_id=account.id, client_id=flow.client_id)
         db.session.commit()
-        return render_template("login.html", identifier=identifier, error="login.locked", **context), 403
+        return _login_page(flow, context, 403, identifier=identifier, error="login.locked")
     if account is not None and valid and account.status == "active" and not account.is_usable(now().date()):
         # Past its validity end date: only the right password learns it, and whom to ask.
         audit.record("login.expired", account_id=account.id, client_id=flow.client_id)
         db.session.commit()
-        return render_template("login.html", identifier=identifier, error="login.expired", **context), 403
+        return _login_page(flow, context, 403, identifier=identifier, error="login.expired")
     if account is None or not valid or not account.is_usable(now().date()):
         audit.record(
             "login.failure",
@@ -64,7 +68,7 @@ def password(flow: LoginFlow, context: dict[str, Any]):
         db.session.commit()
         if account is not None and not valid:
             record_failure(policy, account, "password")
-        return render_template("login.html", identifier=identifier, error="login.failed", **context), 401
+        return _login_page(flow, context, 401, identifier=identifier, error="login.failed")
 
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(secret)

@@ -50,7 +50,8 @@ class AccountService(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
 
-    service: Mapped[Service] = relationship()
+    # Loaded with the right: a right is read for its service's code.
+    service: Mapped[Service] = relationship(lazy="joined")
 
 
 class Account(db.Model):
@@ -82,7 +83,8 @@ class Account(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
 
-    establishment: Mapped[Establishment] = relationship(back_populates="accounts")
+    # Loaded with the account (one join): every login reads its SIRET for the policy.
+    establishment: Mapped[Establishment] = relationship(back_populates="accounts", lazy="joined")
     rights: Mapped[list[AccountService]] = relationship(cascade="all, delete-orphan")
 
     @property

@@ -59,7 +59,8 @@ class LoginFlow(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     login_hint: Mapped[str | None] = mapped_column(Text)
 
-    account: Mapped[Account | None] = relationship()
+    # Loaded with the flow (one join): every step after the password reads the account.
+    account: Mapped[Account | None] = relationship(lazy="joined")
 
     @property
     def state(self) -> FlowState:
