@@ -130,6 +130,7 @@ def work_once(limit: int = 50) -> int:
     for job_id in due:
         if not _claim(job_id):
             continue  # another worker has it
+        db.session.expire_all()  # each job reads the rows it needs as they are now
         job = db.session.get(Job, job_id)
         if job is None:
             continue

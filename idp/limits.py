@@ -50,6 +50,10 @@ class Limit:
     message: str = "error.rate_limited"
     scope: str = ""
 
+    def __post_init__(self) -> None:
+        if self.count < 1:  # the policy's counts are validated ≥ 1
+            raise ValueError(f"a limit of {self.count} hits for {self.key!r}")
+
 
 def first_reached(limits: Sequence[Limit]) -> tuple[Limit, datetime] | None:
     """The first of ``limits``, in their order, whose window already holds its count of

@@ -70,6 +70,9 @@ def upstream_callback():
     # The state is spent: a replayed callback cannot be finished twice.
     flow.update_state(upstream=attempt.model_copy(update={"state": ""}))
     db.session.commit()
+    # The upstream's answer takes seconds: what this request holds (the flow's account
+    # among it) is read again after it, an account locked meanwhile seen as locked.
+    db.session.expire_all()
     try:
         identity = upstream.finish(request.args.to_dict(), upstream_request)
     except UpstreamError as exc:

@@ -1,0 +1,58 @@
+"""Objects outlive a commit (``expire_on_commit=False``): where a request waits between a
+commit and a decision, it reads the rows again. The federated callback waits for the
+upstream, seconds during which another worker may lock the account."""
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.upstream import UpstreamIdentity
+from idp.extensions import db
+from idp.models import Account, LoginFlow, UpstreamLink
+from tests.helpers import form_field, pkce_pair
+
+
+class SlowUpstream:
+    """The upstream connector's interface; while the IdP waits on its answer, ``meanwhile``
+    runs (another worker's transaction)."""
+
+    id, label = "slow", "Slow"
+
+    def __init__(self, meanwhile):
+        self.meanwhile = meanwhile
+
+    def start(self, request):
+        return "http://127.0.0.1:9/authorize"
+
+    def finish(self, args, request):
+        self.meanwhile()
+        return UpstreamIdentity(issuer="http://127.0.0.1:9", subject="sub-1")
+
+
+def test_an_account_locked_while_the_upstream_answers_is_seen_locked(actors, app, browser):
+    client_id, _ = actors.client()
+    identifier = actors.account()
+    with app.app_context():
+        account_id = db.session.execute(db.select(Account.id).filter_by(identifier=identifier)).scalar_one()
+        db.session.add(UpstreamLink(issuer="http://127.0.0.1:9", subject="sub-1", account_id=account_id))
+        db.session.commit()
+        other = sa.create_engine(db.engine.url)
+
+    def lock_elsewhere():
+        with other.begin() as connection:
+            connection.execute(sa.update(Account).where(Account.id == account_id).values(status="locked"))
+
+    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(lock_elsewhere)
+    try:
+        _, challenge = pkce_pair()
+        login = actors.authorize(client_id, challenge).headers["Location"]
+        flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
+        assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
+        # The same flow also passes its password step: the flow now holds the account.
+        assert actors.submit_login(login, identifier).headers["Location"].startswith("/login/")
+        with app.app_context():
+            state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
+        callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
+    finally:
+        other.dispose()
+    assert callback.status_code == 403, callback.headers.get("Location")
+    assert "Compte bloqué" in callback.get_data(as_text=True)
