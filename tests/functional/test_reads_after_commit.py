@@ -2,7 +2,6 @@
 commit and a decision, it reads the rows again. The federated callback waits for the
 upstream, seconds during which another worker may lock the account."""
 
-import pytest
 import sqlalchemy as sa
 
 from connectors.upstream import UpstreamIdentity
