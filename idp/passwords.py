@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ctypes
+import functools
 import hmac
 import logging
 import mmap
@@ -159,19 +160,8 @@ class _HugePages:
         return self._lib.ARGON2_MEMORY_ALLOCATION_ERROR
 
 
-_built: list[_HugePages | None] = []  # empty until the first check (in each worker, after the fork)
-_building = threading.Lock()
-
-
+@functools.cache  # built on the first check, in each worker (after the fork)
 def _verifier() -> _HugePages | None:
-    if not _built:
-        with _building:
-            if not _built:
-                _built.append(_build())
-    return _built[0]
-
-
-def _build() -> _HugePages | None:
     """The verifier, if this system lets it be built and it checks the dummy hash as
     argon2-cffi does; None otherwise (argon2-cffi's own path)."""
     try:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from flask import request, request_started
 
 from idp.extensions import db
 
@@ -40,11 +41,7 @@ def statements(app):
     sa.event.listen(engine, "before_cursor_execute", sent)
 
     def mark(sender, **extra):
-        from flask import request
-
         current[0] = f"{request.method} {request.path}"
-
-    from flask import request_started
 
     request_started.connect(mark, app)
     yield log

@@ -148,7 +148,7 @@ def test_checks_run_side_by_side_in_threads(verifier):
 
 
 def test_without_the_verifier_argon2_cffi_checks(monkeypatch):
-    monkeypatch.setattr(passwords, "_built", [None])
+    monkeypatch.setattr(passwords, "_verifier", lambda: None)
     encoded = passwords.hash_password("pw")
     assert passwords.verify_password(encoded, "pw") and not passwords.verify_password(encoded, "no")
     assert passwords.verify_password("garbage", "pw") is False
@@ -159,7 +159,7 @@ def test_a_system_without_callbacks_falls_back(monkeypatch):
         raise MemoryError("callbacks refused")
 
     monkeypatch.setattr(passwords._HugePages, "__init__", refuse)
-    assert passwords._build() is None
+    assert passwords._verifier.__wrapped__() is None
 
 
 def test_memory_argon2_left_mapped_on_a_failure_is_unmapped(verifier, monkeypatch):
