@@ -1,7 +1,6 @@
-"""idp.passwords: argon2id verification on memory mapped for it, answering exactly as
-argon2-cffi does, and giving the memory back after each check."""
+"""idp.passwords: argon2id verification through libsodium for the hashes this provider
+writes, answering exactly as argon2-cffi does, and argon2-cffi for every other hash."""
 
-import sys
 import threading
 
 import pytest
@@ -9,8 +8,6 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from idp import passwords
-
-ON_LINUX = sys.platform == "linux"
 
 
 def _cffi_answer(encoded: str, password: str) -> bool:
@@ -22,36 +19,59 @@ def _cffi_answer(encoded: str, password: str) -> bool:
 
 @pytest.fixture
 def verifier():
+    """libsodium's verifier: PyNaCl is a dependency, so it must load wherever the tests run."""
     found = passwords._verifier()
-    if found is None:
-        assert not ON_LINUX, "the mapped-memory verifier must be built on Linux"
-        pytest.skip("this system gives no mmap through libc or no cffi callbacks")
+    assert isinstance(found, passwords._Sodium), "libsodium (PyNaCl) did not load"
     return found
 
 
-@pytest.mark.skipif(not ON_LINUX, reason="mmap through libc and 2 MiB pages are Linux's")
-def test_linux_builds_the_mapped_memory_verifier():
-    assert isinstance(passwords._verifier(), passwords._HugePages)
+@pytest.fixture
+def derivations(verifier, monkeypatch):
+    """The lengths of the digests libsodium computes, one per check it makes."""
+    calls: list[int] = []
+    real = verifier._derive
+
+    def counting(length, *args):
+        calls.append(length)
+        return real(length, *args)
+
+    monkeypatch.setattr(verifier, "_derive", counting)
+    return calls
 
 
-@pytest.mark.parametrize("hasher", [
+SODIUM_HASHERS = [
     PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),  # ours
+    PasswordHasher(time_cost=1, memory_cost=4099, parallelism=1, hash_len=17),  # m not a multiple of 4
+    PasswordHasher(time_cost=3, memory_cost=8, parallelism=1, hash_len=64),  # argon2's least memory
+]
+CFFI_HASHERS = [
     PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=2, hash_len=16, salt_len=8),
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, salt_len=32),  # a salt not of 16 bytes
     PasswordHasher(time_cost=3, memory_cost=4 * 1024, parallelism=1, type=Type.I),
     PasswordHasher(time_cost=1, memory_cost=4 * 1024, parallelism=4, type=Type.D, hash_len=64),
-], ids=["ours", "p2-short", "argon2i", "argon2d-p4"])
+]
+
+
+@pytest.mark.parametrize("hasher", SODIUM_HASHERS + CFFI_HASHERS,
+                         ids=["ours", "m-4099", "m-8", "p2-short", "salt-32", "argon2i", "argon2d-p4"])
 @pytest.mark.parametrize("password", ["correct horse", "", "Éléphant rose 🐘", "x" * 300])
-def test_answers_as_argon2_cffi_for_every_parameter_set(verifier, hasher, password):
+def test_answers_as_argon2_cffi_for_every_parameter_set(derivations, hasher, password):
     encoded = hasher.hash(password)
     assert passwords.verify_password(encoded, password) is True
-    for wrong in {password + " ", password[:-1], password.upper(), "y"} - {password}:
+    wrongs = {password + " ", password[:-1], password.upper(), "y"} - {password}
+    for wrong in wrongs:
         assert passwords.verify_password(encoded, wrong) is _cffi_answer(encoded, wrong) is False
+    # The hashes libsodium can check are checked there; the others by argon2-cffi.
+    expected = hasher.hash_len if hasher in SODIUM_HASHERS else None
+    assert derivations == [expected] * (1 + len(wrongs)) if expected else derivations == []
 
 
 def test_a_hash_made_here_checks_with_argon2_cffi_and_the_reverse(verifier):
     encoded = passwords.hash_password("secret one")
     assert PasswordHasher().verify(encoded, "secret one")
     assert verifier.verify(encoded, "secret one") and not verifier.verify(encoded, "secret two")
+    other = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash("secret one")
+    assert verifier.verify(other, "secret one") and not verifier.verify(other, "secret one ")
 
 
 def _malformed(encoded: str) -> list[str]:
@@ -95,39 +115,28 @@ def test_a_malformed_hash_gets_argon2_cffi_s_answer_never_an_error(verifier):
     assert passwords.verify_password(encoded.replace("p=1", "p=0"), "pw") is False
 
 
-def test_no_hash_costs_a_check_and_answers_no(verifier):
+def test_a_password_that_is_not_unicode_text_is_refused(verifier):
+    encoded = passwords.hash_password("pw")
+    assert passwords.verify_password(encoded, "pw\udc80") is False  # a lone surrogate: no UTF-8 for it
+
+
+def test_no_hash_costs_a_check_and_answers_no(derivations):
     assert passwords.verify_password(None, passwords._DUMMY_PASSWORD) is False
     assert passwords.verify_password("", passwords._DUMMY_PASSWORD) is False
+    assert derivations == [32, 32]  # the dummy hash, checked as a real one would be
 
 
-def test_each_check_maps_its_memory_and_unmaps_it(verifier, monkeypatch):
-    calls = {"mmap": [], "munmap": []}
-    real_mmap, real_munmap = verifier._mmap, verifier._munmap
+def test_libsodium_failing_refuses_as_argon2_cffi_does(verifier, monkeypatch):
+    from nacl import exceptions
 
-    def counting_mmap(*args):
-        calls["mmap"].append(args[1])
-        return real_mmap(*args)
+    def out_of_memory(*args):
+        raise exceptions.RuntimeError("Unexpected failure in key derivation")
 
-    def counting_munmap(*args):
-        calls["munmap"].append(args[1])
-        return real_munmap(*args)
-
-    monkeypatch.setattr(verifier, "_mmap", counting_mmap)
-    monkeypatch.setattr(verifier, "_munmap", counting_munmap)
-    encoded = passwords.hash_password("pw")
-    assert passwords.verify_password(encoded, "pw") and not passwords.verify_password(encoded, "nope")
-    assert calls["mmap"] == calls["munmap"] and len(calls["mmap"]) == 2
-    assert calls["mmap"][0] >= 19 * 1024 * 1024  # argon2's whole working memory
-    assert verifier._mapped == {}
-
-
-def test_memory_that_cannot_be_mapped_refuses_as_argon2_cffi_does(verifier, monkeypatch):
-    monkeypatch.setattr(verifier, "_mmap", lambda *args: -1 & (2 ** 64 - 1))
+    monkeypatch.setattr(verifier, "_derive", out_of_memory)
     encoded = passwords.hash_password("pw")
     with pytest.raises(VerificationError):
         verifier.verify(encoded, "pw")
     assert passwords.verify_password(encoded, "pw") is False
-    assert verifier._mapped == {}
 
 
 def test_checks_run_side_by_side_in_threads(verifier):
@@ -144,7 +153,6 @@ def test_checks_run_side_by_side_in_threads(verifier):
     for thread in threads:
         thread.join()
     assert sorted(answers) == [False] * 6 + [True] * 6
-    assert verifier._mapped == {}
 
 
 def test_without_the_verifier_argon2_cffi_checks(monkeypatch):
@@ -154,29 +162,16 @@ def test_without_the_verifier_argon2_cffi_checks(monkeypatch):
     assert passwords.verify_password("garbage", "pw") is False
 
 
-def test_a_system_without_callbacks_falls_back(monkeypatch):
+def test_a_system_without_libsodium_falls_back(monkeypatch, caplog):
     def refuse(self):
-        raise MemoryError("callbacks refused")
+        raise ImportError("No module named 'nacl'")
 
-    monkeypatch.setattr(passwords._HugePages, "__init__", refuse)
+    monkeypatch.setattr(passwords._Sodium, "__init__", refuse)
     assert passwords._verifier.__wrapped__() is None
+    assert "password checks through argon2-cffi: No module named 'nacl'" in caplog.text
 
 
-def test_memory_argon2_left_mapped_on_a_failure_is_unmapped(verifier, monkeypatch):
-    """argon2 returns without freeing when it cannot start its threads (p > 1)."""
-    real = verifier._lib
-
-    class FailingAfterAllocating:
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def argon2_ctx(self, context, kind):
-            memory = verifier._ffi.new("uint8_t **")
-            assert context.allocate_cbk(memory, 1024 * 1024) == real.ARGON2_OK
-            assert len(verifier._mapped) == 1
-            return real.ARGON2_THREAD_FAIL
-
-    monkeypatch.setattr(verifier, "_lib", FailingAfterAllocating())
-    with pytest.raises(VerificationError):
-        verifier.verify(passwords.hash_password("pw"), "pw")
-    assert verifier._mapped == {}
+def test_a_libsodium_that_disagrees_is_not_used(monkeypatch, caplog):
+    monkeypatch.setattr(passwords._Sodium, "verify", lambda self, encoded, password: True)
+    assert passwords._verifier.__wrapped__() is None
+    assert "libsodium disagreed" in caplog.text
