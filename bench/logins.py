@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from bench.browser import Browser
 from tests.helpers import code_in, pkce_pair
-from tests.live.conftest import Browser, LiveIdP, hidden_fields, password_login
+from tests.live.conftest import LiveIdP, hidden_fields, password_login
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -69,11 +70,12 @@ def login(idp: LiveIdP, client: dict, user: User, browser: Browser) -> str:
     if not location.startswith(REDIRECT_URI):
         raise RuntimeError(f"login of {user.identifier} stopped: {response.status_code} {location}")
     code = parse_qs(urlsplit(location).query)["code"][0]
-    token = browser.http.post(idp.issuer + "/token", auth=(client["client_id"], client["client_secret"]), data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": REDIRECT_URI})
+    token = browser.post(idp.issuer + "/token", auth=(client["client_id"], client["client_secret"]), cookies=False,
+                         data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                               "redirect_uri": REDIRECT_URI})
     if token.status_code != 200:
         raise RuntimeError(f"token exchange: {token.status_code} {token.text}")
-    return token.json()["refresh_token"]
+    return json.loads(token.body)["refresh_token"]
 
 
 def login_rounds(idp: LiveIdP, client: dict, users: list[User], seconds: float, fresh: bool,

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.browser import Browser  # noqa: E402
 from bench.logins import REDIRECT_URI, User, login, login_rounds, percentile, recovery_timing  # noqa: E402
 from bench.processes import (  # noqa: E402
     Processes,
@@ -49,7 +50,7 @@ from bench.processes import (  # noqa: E402
 from bench.report import Row, Side, Target, WrkResult, check_targets, parse_wrk, table  # noqa: E402
 from idp.digests import digest  # noqa: E402
 from tests.conftest import postgres_database  # noqa: E402
-from tests.live.conftest import Browser, LiveIdP, free_port  # noqa: E402
+from tests.live.conftest import LiveIdP, free_port  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "peer"
 WRK_DIR = ROOT / "bench" / "wrk"

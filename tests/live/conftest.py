@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,17 @@ def password_login(browser: Browser, issuer: str, location: str, identifier: str
     return browser.post(issuer + action, data={**fields, "identifier": identifier, "password": password})
 
 
+def remember_cookies(cookies: dict[str, str], set_cookie: Iterable[str]) -> None:
+    """Keep or forget cookies as a browser does on the ``Set-Cookie`` headers of an answer."""
+    for header in set_cookie:
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0]
+        if "expires=thu, 01 jan 1970" in header.lower() or "max-age=0" in header.lower():
+            cookies.pop(name, None)
+        else:
+            cookies[name] = value
+
+
 class Browser:
     """Cookies kept as a browser keeps them on loopback, where Chromium and Firefox accept
     ``Secure`` cookies over http (Python's cookie jar does not, so it is not used here)."""
@@ -159,13 +171,7 @@ class Browser:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = self.http.request(method, url, headers=headers, allow_redirects=False, **kwargs)
-        for header in response.raw.headers.getlist("Set-Cookie"):
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if "expires=thu, 01 jan 1970" in header.lower() or "max-age=0" in header.lower():
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
+        remember_cookies(self.cookies, response.raw.headers.getlist("Set-Cookie"))
         self.http.cookies.clear()
         return response
 
