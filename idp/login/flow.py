@@ -197,9 +197,10 @@ def _memberships(account: Account) -> list[Membership]:
     return found[account.id]
 
 
-def next_step(flow: LoginFlow) -> str | None:
+def next_step(flow: LoginFlow, *, leave: tuple[str, ...] = ()) -> str | None:
+    """The first step the flow still needs, among those not in ``leave``."""
     state = flow.state
-    return next((s for s in STEPS if s not in flow.steps_done and _needed(flow, state, s)), None)
+    return next((s for s in STEPS if s not in flow.steps_done and s not in leave and _needed(flow, state, s)), None)
 
 
 def complete_step(flow: LoginFlow, step: str, amr: list[str] | tuple[str, ...] = ()) -> None:
@@ -208,8 +209,17 @@ def complete_step(flow: LoginFlow, step: str, amr: list[str] | tuple[str, ...] =
 
 
 def proceed(flow: LoginFlow) -> Response:
-    """Commit, then go to the flow's next step, or to the end its purpose names."""
-    step = next_step(flow)
+    """Commit, then go to the flow's next step, or to the end its purpose names.
+
+    The establishment step, always the last, is left to ``/authorize/resume``, which asks
+    :func:`next_step` again before it finishes a login: whether it is needed takes the
+    account's memberships, which the end reads anyway, so they are read once per login."""
+    leave = ("establishment",) if ENDS[flow.state.purpose] == "oidc.resume" else ()
+    return go_to(flow, next_step(flow, leave=leave))
+
+
+def go_to(flow: LoginFlow, step: str | None) -> Response:
+    """Commit, then go to ``step``, or (None) to the end the flow's purpose names."""
     endpoint = STEPS[step] if step is not None else ENDS[flow.state.purpose]
     db.session.commit()
     return redirect(url_for(endpoint, flow=flow.flow_id))

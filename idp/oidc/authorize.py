@@ -245,8 +245,9 @@ def _restore(flow: LoginFlow) -> ValidRequest:
 
 def resume(flow: LoginFlow) -> Response:
     """``/authorize/resume``: the login flow is done; open its session and answer."""
-    if login_flow.next_step(flow) is not None:
-        return login_flow.proceed(flow)
+    step = login_flow.next_step(flow)
+    if step is not None:  # the establishment, which the steps leave to the end (login_flow.proceed)
+        return login_flow.go_to(flow, step)
     request = _restore(flow)
     session = login_flow.finish(flow)
     db.session.delete(flow)
