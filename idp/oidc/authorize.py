@@ -246,7 +246,7 @@ def _restore(flow: LoginFlow) -> ValidRequest:
 def resume(flow: LoginFlow) -> Response:
     """``/authorize/resume``: the login flow is done; open its session and answer."""
     step = login_flow.next_step(flow)
-    if step is not None:  # the establishment, which the steps leave to the end (login_flow.proceed)
+    if step is not None:  # the establishment, which proceed leaves to this end, or any step if visited early
         return login_flow.go_to(flow, step)
     request = _restore(flow)
     session = login_flow.finish(flow)
