@@ -8,7 +8,6 @@ from typing import Any
 from flask import render_template, request
 
 from .. import audit
-from ..delegations import memberships
 from ..models import LoginFlow
 from . import flow as login_flow
 from .pages import step
@@ -16,7 +15,7 @@ from .pages import step
 
 @step("establishment")
 def establishment(flow: LoginFlow, context: dict[str, Any]):
-    choices = memberships(flow.account)
+    choices = login_flow.memberships_of(flow.account)
     if request.method == "GET":
         return render_template("establishment.html", choices=choices, **context)
     chosen = request.form.get("siret", "")

@@ -183,14 +183,15 @@ def _needed(flow: LoginFlow, state: FlowState, step: str) -> bool:
     if step == "establishment":
         if state.purpose != "login":
             return False
-        found = _memberships(account)
+        found = memberships_of(account)
         return len(found) > 1 and state.establishment not in {m.siret for m in found}
     raise ValueError(step)
 
 
-def _memberships(account: Account) -> list[Membership]:
+def memberships_of(account: Account) -> list[Membership]:
     """The account's memberships, read once per request: a request asks for the flow's
-    next step more than once (``/authorize/resume`` before and in :func:`finish`)."""
+    next step more than once (``/authorize/resume`` before and in :func:`finish`), and the
+    establishment step lists them after its page checked it was the next step."""
     found = g.setdefault("login_memberships", {})
     if account.id not in found:
         found[account.id] = memberships(account)
@@ -237,7 +238,7 @@ def finish(flow: LoginFlow) -> LoginSession:
     if decision.acr == current_policy().acr.multi_factor:
         amr.append("mfa")
     establishment = flow.state.establishment
-    if establishment is not None and establishment not in {m.siret for m in _memberships(flow.account)}:
+    if establishment is not None and establishment not in {m.siret for m in memberships_of(flow.account)}:
         establishment = None  # named by the relying party, but not one of this account's
     if establishment is None and flow.state.purpose != "login":  # a step-up keeps the session's choice
         previous = current_session()
