@@ -40,8 +40,7 @@ class Browser:
         self._netloc = ""
 
     def request(self, method: str, url: str, *, params: dict | None = None, data: dict | None = None,
-                auth: tuple[str, str] | None = None, cookies: bool = True,
-                headers: dict[str, str] | None = None) -> Response:
+                auth: tuple[str, str] | None = None, cookies: bool = True) -> Response:
         parts = urlsplit(url)
         if self._connection is None or parts.netloc != self._netloc:
             self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -49,7 +48,7 @@ class Browser:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         if params:
             target += ("&" if parts.query else "?") + urlencode(params)
-        sent = dict(headers or {})
+        sent: dict[str, str] = {}
         if cookies and self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if auth is not None:

@@ -38,7 +38,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Check ``password``; with no hash, spend the same time and answer False."""
     try:
         return _verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
-    except (VerificationError, InvalidHashError, ValueError):  # ValueError: a hash that is not ASCII
+    except (VerificationError, InvalidHashError, ValueError):  # ValueError: not ASCII, or no UTF-8 form
         return False
 
 
