@@ -45,11 +45,11 @@ control_socket_disable = True
 
 
 def _return_large_buffers_to_the_system() -> None:
-    """argon2id borrows ~19 MiB for each password hashed (a password set or changed; a
+    """argon2id borrows ~7 MiB for each password hashed (a password set or changed; a
     check through libsodium maps its own, idp.passwords). glibc's malloc serves blocks
     that large by mmap and gives them back on free, but after the first such free it
     raises its threshold and keeps the next ones on the heap: every worker would then hold
-    ~19 MiB more for good. A fixed threshold (which the workers inherit) keeps giving
+    ~7 MiB more for good. A fixed threshold (which the workers inherit) keeps giving
     them back."""
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -252,3 +252,22 @@ def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app,
             hit.at -= timedelta(minutes=16)
         db.session.commit()
     assert actors.submit_login(login_url, identifier, PASSWORD).status_code == 302
+
+
+def test_a_password_hashed_at_an_earlier_cost_is_rehashed_at_the_next_login(actors, app, rp):
+    from argon2 import PasswordHasher
+
+    from idp.passwords import verify_password
+
+    identifier = actors.account()
+    with app.app_context():
+        account = db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one()
+        account.password_hash = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(PASSWORD)
+        db.session.commit()
+
+    actors.tokens_for(rp[0], rp[1], identifier)
+
+    with app.app_context():
+        stored = db.session.execute(db.select(Account.password_hash).filter_by(identifier=identifier)).scalar_one()
+    assert stored.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
+    assert verify_password(stored, PASSWORD)

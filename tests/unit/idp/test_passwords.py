@@ -40,7 +40,8 @@ def derivations(verifier, monkeypatch):
 
 
 SODIUM_HASHERS = [
-    PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),  # ours
+    PasswordHasher(time_cost=5, memory_cost=7 * 1024, parallelism=1),  # ours
+    PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),  # ours until November 2026
     PasswordHasher(time_cost=1, memory_cost=4099, parallelism=1, hash_len=17),  # m not a multiple of 4
     PasswordHasher(time_cost=3, memory_cost=8, parallelism=1, hash_len=64),  # argon2's least memory
 ]
@@ -53,7 +54,7 @@ CFFI_HASHERS = [
 
 
 @pytest.mark.parametrize("hasher", SODIUM_HASHERS + CFFI_HASHERS,
-                         ids=["ours", "m-4099", "m-8", "p2-short", "salt-32", "argon2i", "argon2d-p4"])
+                         ids=["ours", "ours-before", "m-4099", "m-8", "p2-short", "salt-32", "argon2i", "argon2d-p4"])
 @pytest.mark.parametrize("password", ["correct horse", "", "Éléphant rose 🐘", "x" * 300])
 def test_answers_as_argon2_cffi_for_every_parameter_set(derivations, hasher, password):
     encoded = hasher.hash(password)
@@ -66,6 +67,15 @@ def test_answers_as_argon2_cffi_for_every_parameter_set(derivations, hasher, pas
     assert derivations == expected
 
 
+def test_hashes_are_written_at_owasp_s_7_mib_cost_and_older_ones_are_replaced():
+    encoded = passwords.hash_password("secret one")
+    assert encoded.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
+    assert passwords.needs_rehash(encoded) is False
+    earlier = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash("secret one")
+    assert passwords.needs_rehash(earlier) is True
+    assert passwords.verify_password(earlier, "secret one") and not passwords.verify_password(earlier, "secret two")
+
+
 def test_a_hash_made_here_checks_with_argon2_cffi_and_the_reverse(verifier):
     encoded = passwords.hash_password("secret one")
     assert PasswordHasher().verify(encoded, "secret one")
@@ -76,7 +86,8 @@ def test_a_hash_made_here_checks_with_argon2_cffi_and_the_reverse(verifier):
 
 def _malformed(encoded: str) -> list[str]:
     head, salt, digest = encoded.rsplit("$", 2)
-    params = "m=19456,t=2,p=1"
+    params = "m=7168,t=5,p=1"
+    assert params in encoded
     return [
         "", "$argon2id$", "not a hash", encoded[:-1], encoded + "A", encoded + "=", encoded + "\x00junk",
         f"{head}${salt}=${digest}",                          # padding
@@ -87,16 +98,16 @@ def _malformed(encoded: str) -> list[str]:
         f"{head}$$${salt}${digest}", f"{head}${salt}${digest}$",
         encoded.replace("argon2id", "argon2x"), encoded.replace("argon2id", "ARGON2ID"),
         encoded.replace("$v=19", ""),                         # no version: the old v1.0 format
-        encoded.replace(params, "t=2,m=19456,p=1"),           # reordered
-        encoded.replace(params, "m=9,m=19456,t=2,p=1"),       # a key twice
-        encoded.replace(params, "m= 19456,t=2,p=1"), encoded.replace(params, "m=19456,t=2,p=1 "),
-        encoded.replace(params, "m=+19456,t=2,p=1"), encoded.replace(params, "m=19_456,t=2,p=1"),
-        encoded.replace(params, "m=019456,t=2,p=1"), encoded.replace(params, "m=１９４５６,t=2,p=1"),
-        encoded.replace(params, "m=-1,t=2,p=1"), encoded.replace(params, "m=4294967296,t=2,p=1"),
-        encoded.replace(params, "m=19456,t=18446744073709551616,p=1"),
+        encoded.replace(params, "t=5,m=7168,p=1"),            # reordered
+        encoded.replace(params, "m=9,m=7168,t=5,p=1"),        # a key twice
+        encoded.replace(params, "m= 7168,t=5,p=1"), encoded.replace(params, "m=7168,t=5,p=1 "),
+        encoded.replace(params, "m=+7168,t=5,p=1"), encoded.replace(params, "m=7_168,t=5,p=1"),
+        encoded.replace(params, "m=07168,t=5,p=1"), encoded.replace(params, "m=７１６８,t=5,p=1"),
+        encoded.replace(params, "m=-1,t=5,p=1"), encoded.replace(params, "m=4294967296,t=5,p=1"),
+        encoded.replace(params, "m=7168,t=18446744073709551616,p=1"),
         encoded.replace("v=19", "v=-1"), encoded.replace("v=19", "v=4294967296"),
-        encoded.replace("m=19456", "m=1"),                    # below argon2's minimum
-        encoded.replace("t=2", "t=0"),
+        encoded.replace("m=7168", "m=1"),                     # below argon2's minimum
+        encoded.replace("t=5", "t=0"),
         encoded.replace("p=1", "p=0"),
         encoded.replace("v=19", "v=18"),
     ]
