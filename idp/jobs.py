@@ -5,7 +5,8 @@ an account exists (one row queued), so its timing tells nothing; the worker look
 account up, then sends. A send that fails (an SMTP outage…) is retried with backoff
 and given up only after ``jobs.max_attempts`` (configuration), which the audit trail records.
 
-Any number of workers may run, on any nodes: a job is claimed by one atomic UPDATE.
+Any number of workers may run, on any nodes: jobs are claimed, a batch at a time, by one
+atomic UPDATE.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, cast
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import CursorResult, or_, update
+from sqlalchemy import and_, or_, update
 
 from connectors.senders import SendError
 
@@ -64,20 +66,42 @@ def _backoff(attempts: int) -> timedelta:
     return min(settings.first_retry * 2 ** max(0, attempts - 1), settings.max_retry)
 
 
-def _claim(job_id: int) -> bool:
+@dataclass(frozen=True)
+class Claimed:
+    """A job this worker holds until ``claimed_until``: what running it needs."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt_at: datetime
+    claimed_until: datetime
+
+
+def _claim_due(limit: int) -> list[Claimed]:
+    """Claim up to ``limit`` due jobs in one statement, oldest first.
+
+    No two workers get the same job: on PostgreSQL the rows picked are locked, and another
+    worker's pick skips them (``SKIP LOCKED``); the claim's conditions are also checked
+    again on each row as it is updated, so a row claimed meanwhile is left alone; SQLite
+    lets one writer at a time."""
     moment = now()
-    result = cast(CursorResult[Any], db.session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.done_at.is_(None),
-               or_(Job.claimed_until.is_(None), Job.claimed_until < moment))
+    claimable = and_(Job.done_at.is_(None), Job.next_attempt_at <= moment,
+                     or_(Job.claimed_until.is_(None), Job.claimed_until < moment))
+    # A CTE, computed once: as ``id IN (subquery)``, PostgreSQL may scan the subquery again
+    # for each row, and its LIMIT then holds per scan, not for the statement.
+    due = (db.select(Job.id).where(claimable).order_by(Job.next_attempt_at, Job.id).limit(limit)
+           .with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))
+    rows = db.session.execute(
+        update(Job).where(Job.id == due.c.id, claimable)
         .values(claimed_until=moment + CLAIM)
-    ))
-    claimed = result.rowcount
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.next_attempt_at, Job.claimed_until)
+    ).all()
     db.session.commit()
-    return claimed == 1
+    return sorted((Claimed(**row._asdict()) for row in rows), key=lambda job: (job.next_attempt_at, job.id))
 
 
-def _run(job: Job) -> None:
+def _run(job: Claimed) -> None:
     function = HANDLERS.get(job.kind)
     token = request_id_var.set(job.payload.get("request_id") or new_request_id())
     try:
@@ -86,7 +110,8 @@ def _run(job: Job) -> None:
         request_id_var.reset(token)
 
 
-def _run_handler(job: Job, function: Handler | None) -> None:
+def _run_handler(job: Claimed, function: Handler | None) -> None:
+    done = update(Job).where(Job.id == job.id)
     try:
         if function is None:
             raise SendError(f"no handler for {job.kind!r}", retryable=False)
@@ -94,50 +119,49 @@ def _run_handler(job: Job, function: Handler | None) -> None:
         function(job.payload)
     except Exception as exc:  # a send that failed, or a bug: retried, then given up, never lost silently
         retryable = exc.retryable if isinstance(exc, SendError) else True
-        reason = exc.reason if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
+        reason = (exc.reason if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}")[:500]
         if not isinstance(exc, SendError):
             log.exception("job %s (%s) raised", job.id, job.kind)
         db.session.rollback()
-        job = db.session.get(Job, job.id) or job
-        job.attempts += 1
-        job.last_error = reason[:500]
-        job.claimed_until = None
-        if not retryable or job.attempts >= current_app.config["IDP"].jobs.max_attempts:
-            job.done_at = now()
-            audit.record("job.given_up", kind=job.kind, attempts=job.attempts, reason=job.last_error)
+        attempts = job.attempts + 1
+        if not retryable or attempts >= current_app.config["IDP"].jobs.max_attempts:
+            done = done.values(done_at=now())
+            audit.record("job.given_up", kind=job.kind, attempts=attempts, reason=reason)
         else:
-            job.next_attempt_at = now() + _backoff(job.attempts)
+            retry_at = now() + _backoff(attempts)
+            done = done.values(next_attempt_at=retry_at)
             log.warning("job %s (%s) failed, retry at %s: %s", job.id, job.kind,
-                        job.next_attempt_at.isoformat(timespec="seconds"), reason)
+                        retry_at.isoformat(timespec="seconds"), reason)
+        db.session.execute(done.values(attempts=attempts, last_error=reason, claimed_until=None))
         db.session.commit()
         return
-    job.attempts += 1
-    job.done_at, job.claimed_until, job.last_error = now(), None, None
+    db.session.execute(done.values(attempts=job.attempts + 1, done_at=now(), claimed_until=None, last_error=None))
     db.session.commit()
 
 
-def work_once(limit: int = 50) -> int:
-    """Do the jobs that are due; return how many were attempted."""
-    due = db.session.execute(
-        db.select(Job.id)
-        .where(Job.done_at.is_(None), Job.next_attempt_at <= now(),
-               or_(Job.claimed_until.is_(None), Job.claimed_until < now()))
-        .order_by(Job.next_attempt_at, Job.id)
-        .limit(limit)
-    ).scalars().all()
-    db.session.commit()
+def work_once(limit: int = 50, stopping: Callable[[], bool] = lambda: False) -> int:
+    """Do the jobs that are due; return how many were attempted. Once ``stopping()``,
+    the jobs claimed but not begun are given back (another worker may take them at once)."""
     attempted = 0
-    for job_id in due:
-        if not _claim(job_id):
-            continue  # another worker has it
-        db.session.expire_all()  # each job reads the rows it needs as they are now
-        job = db.session.get(Job, job_id)
-        if job is None:
+    claimed = _claim_due(limit)
+    for index, job in enumerate(claimed):
+        if stopping():
+            _release(claimed[index:])
+            break
+        if now() >= job.claimed_until:  # the batch took that long: the job is anyone's again
             continue
+        db.session.expire_all()  # each job reads the rows it needs as they are now
         with current_app.test_request_context("/", base_url=current_app.config["IDP"].issuer):
             _run(job)
         attempted += 1
     return attempted
+
+
+def _release(jobs: list[Claimed]) -> None:
+    for job in jobs:
+        db.session.execute(update(Job).where(Job.id == job.id, Job.claimed_until == job.claimed_until)
+                           .values(claimed_until=None))
+    db.session.commit()
 
 
 def run_forever(app: Flask) -> None:
@@ -158,7 +182,7 @@ def run_forever(app: Flask) -> None:
     while not stopping:
         with app.app_context():
             try:
-                busy = work_once()
+                busy = work_once(stopping=lambda: stopping)
             except Exception:  # a database outage: wait and try again, never die
                 log.exception("worker: could not work the queue")
                 db.session.rollback()

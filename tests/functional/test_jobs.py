@@ -76,9 +76,79 @@ def test_a_claimed_job_is_not_done_twice(actors, app):
     _ask(actors, "ZZZ999999", "x@y.example")
     with app.app_context():
         job_id = db.session.execute(db.select(Job.id)).scalar_one()
-        assert jobs._claim(job_id) is True
-        assert jobs._claim(job_id) is False  # another worker holds it
+        assert [job.id for job in jobs._claim_due(10)] == [job_id]
+        assert jobs._claim_due(10) == []  # another worker holds it
     assert actors.run_jobs() == 0
+    with travel(jobs.CLAIM + timedelta(seconds=1)):  # a worker that died: its claim runs out
+        assert actors.run_jobs() == 1
+
+
+def _queue(app, count):
+    from idp import jobs
+
+    with app.app_context():
+        for index in range(count):
+            jobs.enqueue("test.nothing", index=index)
+        db.session.commit()
+
+
+def test_workers_claiming_at_once_share_the_jobs_out(actors, app):
+    """Two workers (two connections) claim at the same moment: every job goes to one."""
+    import threading
+
+    from idp import jobs
+
+    _queue(app, 30)
+    barrier, claimed = threading.Barrier(2), []
+
+    def worker():
+        with app.app_context():
+            barrier.wait()
+            claimed.append([job.id for job in jobs._claim_due(20)])
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second = claimed
+    assert not set(first) & set(second)
+    assert sorted(len(ids) for ids in claimed) == [10, 20], claimed
+
+
+def test_a_job_whose_claim_ran_out_during_the_batch_is_left_to_the_next_claim(actors, app, monkeypatch):
+    from idp import jobs
+
+    _queue(app, 2)
+    shift = {"by": timedelta(0)}
+    real_now = jobs.now
+    monkeypatch.setattr(jobs, "now", lambda: real_now() + shift["by"])
+    # The first job outlasts the batch's claim.
+    monkeypatch.setitem(jobs.HANDLERS, "test.nothing", lambda payload: shift.update(by=jobs.CLAIM))
+    assert actors.run_jobs() == 1
+    with app.app_context():
+        done = db.session.execute(db.select(Job.done_at).order_by(Job.id)).scalars().all()
+    assert done[0] is not None and done[1] is None
+    assert actors.run_jobs() == 1  # claimed again, then done
+    with app.app_context():
+        assert None not in db.session.execute(db.select(Job.done_at)).scalars().all()
+
+
+def test_a_worker_told_to_stop_gives_back_the_jobs_it_has_not_begun(actors, app, monkeypatch):
+    from idp import jobs
+
+    _queue(app, 3)
+    begun = []
+    monkeypatch.setitem(jobs.HANDLERS, "test.nothing", lambda payload: begun.append(payload["index"]))
+    with app.app_context():
+        assert jobs.work_once(stopping=lambda: len(begun) == 1) == 1
+        db.session.remove()
+    with app.app_context():
+        rows = db.session.execute(db.select(Job.done_at, Job.claimed_until).order_by(Job.id)).all()
+    assert rows[0].done_at is not None
+    assert [(row.done_at, row.claimed_until) for row in rows[1:]] == [(None, None), (None, None)]
+    assert actors.run_jobs() == 2 and begun == [0, 1, 2]
 
 
 def test_the_link_is_committed_before_its_email_leaves(actors, app, monkeypatch):
