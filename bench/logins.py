@@ -19,19 +19,23 @@ REDIRECT_URI = "http://127.0.0.1:9/callback"
 
 def last_code(outbox: Path, phone_digits: str) -> str:
     """The newest code sent to this phone (people log in at once: the last message may be
-    another's); the end of the outbox is enough, and the outbox grows through the run."""
+    another's), read from the end of the outbox, which grows through the run: the last
+    16 KiB hold it unless many messages came after it; then the last 256 KiB."""
     with outbox.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        handle.seek(max(0, handle.tell() - 256 * 1024))
-        lines = handle.read().decode("utf-8", "replace").splitlines()
-    for line in reversed(lines):
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        to = "".join(ch for ch in str(message.get("to", "")) if ch.isdigit())
-        if message.get("channel") in ("sms", "voice") and to.endswith(phone_digits):
-            return code_in(message)
+        size = handle.seek(0, os.SEEK_END)
+        for tail in (16 * 1024, 256 * 1024):
+            handle.seek(max(0, size - tail))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+            for line in reversed(lines):
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                to = "".join(ch for ch in str(message.get("to", "")) if ch.isdigit())
+                if message.get("channel") in ("sms", "voice") and to.endswith(phone_digits):
+                    return code_in(message)
+            if tail >= size:
+                break
     raise RuntimeError(f"no code for …{phone_digits} in the outbox")
 
 
