@@ -88,6 +88,7 @@ def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client |
         purpose=purpose,
         authorization=authorization,
         service=client.service.code if client is not None and client.service is not None else None,
+        client_name=client.name if client is not None else None,
         requested_acr=requested_acr,
         decision=decision,
         return_to=return_to,

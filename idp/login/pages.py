@@ -1,5 +1,5 @@
-"""What every login page shares: the flow's language, its client, the form targets, and
-the :func:`step` decorator that puts a view at its place in the flow."""
+"""What every login page shares: the flow's language, the form targets, and the
+:func:`step` decorator that puts a view at its place in the flow."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from flask import request
 from werkzeug.wrappers import Response
 
 from .. import federation
-from ..extensions import db
 from ..i18n import negotiate, set_locale
-from ..models import Client, LoginFlow
+from ..models import LoginFlow
 from ..web import allow_form_target, check_csrf
 from . import flow as login_flow
 
@@ -27,13 +26,6 @@ def page_context(flow: LoginFlow) -> dict[str, Any]:
     if authorization is not None:
         allow_form_target(authorization.redirect_uri)
     return {"flow": flow, "upstreams": list(federation.upstreams().values())}
-
-
-def flow_client(flow: LoginFlow) -> Client | None:
-    """The client the flow logs into, for the pages that name it (read only for them)."""
-    if not flow.client_id:
-        return None
-    return db.session.execute(db.select(Client).filter_by(client_id=flow.client_id)).scalar_one_or_none()
 
 
 def step(name: str) -> Callable[[StepView], Callable[..., Any]]:

@@ -14,7 +14,7 @@ from ..models import Account, LoginFlow
 from ..passwords import hash_password, needs_rehash, verify_password
 from ..policy_store import current_policy
 from . import flow as login_flow
-from .pages import flow_client, step
+from .pages import step
 
 
 def _find_account(identifier: str) -> Account | None:
@@ -25,7 +25,7 @@ def _find_account(identifier: str) -> Account | None:
 
 
 def _login_page(flow: LoginFlow, context: dict[str, Any], status: int = 200, **values: Any):
-    return render_template("login.html", client=flow_client(flow), **values, **context), status
+    return render_template("login.html", client_name=flow.state.client_name, **values, **context), status
 
 
 @step("password")
@@ -39,7 +39,8 @@ def password(flow: LoginFlow, context: dict[str, Any]):
         # Checked before any password work: the same answer whatever the identifier.
         check_address(policy, request.remote_addr, identifier)
     except limits.RateLimited as limited:
-        return limits.answer(limited, "login.html", identifier=identifier, client=flow_client(flow), **context)
+        return limits.answer(limited, "login.html", identifier=identifier, client_name=flow.state.client_name,
+                             **context)
     secret = request.form.get("password", "")
     if not identifier.strip() or not secret:
         return _login_page(flow, context, 400, identifier=identifier, error="login.missing")

@@ -42,6 +42,7 @@ class FlowState(_Part):
     purpose: Purpose = "login"
     authorization: Authorization | None = None   # absent for a password reset
     service: str | None = None                   # the client's service code
+    client_name: str | None = None               # the client's name, which the login page shows
     requested_acr: str | None = None             # what the relying party demands
     login_method: Literal["local", "federated"] = "local"
     decision: Decision | None = None             # the policy's answer, once the account is known

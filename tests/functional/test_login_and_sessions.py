@@ -266,3 +266,13 @@ def test_a_password_hashed_at_an_earlier_cost_is_rehashed_at_the_next_login(acto
         stored = db.session.execute(db.select(Account.password_hash).filter_by(identifier=identifier)).scalar_one()
     assert stored.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
     assert verify_password(stored, PASSWORD)
+
+
+def test_the_login_page_names_the_application_even_after_a_failed_attempt(actors, rp):
+    _, challenge = pkce_pair()
+    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    assert "Connexion à Test RP" in page_text(actors.browser.get(login_url))
+    failed = actors.submit_login(login_url, "ZZZ999999", "not the password")
+    assert failed.status_code == 401 and "Connexion à Test RP" in page_text(failed)
+    english = actors.authorize(rp[0], challenge, ui_locales="en").headers["Location"]
+    assert "Log in to Test RP" in page_text(actors.browser.get(english))
