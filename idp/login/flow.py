@@ -10,8 +10,7 @@
    requires one) → ``confirm`` (first login) → ``establishment`` (an account with
    delegations chooses whom it acts for). Each step ends with :func:`proceed`: the
    next step, or the end that the flow's purpose names.
-3. :func:`idp.oidc.authorize.resume`, run by the step that completes the flow (or at
-   ``/authorize/resume``), calls :func:`finish`: a session opens with the
+3. ``/authorize/resume`` calls :func:`finish`: a session opens with the
    :class:`~idp.provenance.Provenance` the decision gave (acr, amr, auth_time, sid,
    login method); the authorization code carries that provenance, the token endpoint
    copies it onto the tokens, and the ID token and introspection state it.
@@ -23,8 +22,6 @@ needs only the ``code`` and ends in ``recovery.finish_reset``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from flask import abort, current_app, g, redirect, url_for
 from pydantic import ValidationError
@@ -58,21 +55,6 @@ ENDS: dict[str, str] = {
     "sensitive": "account.sensitive_done",
     "password_reset": "recovery.finish_reset",
 }
-# The ends that run in the request which completed the last step, rather than behind a
-# redirect to their URL: registered by the module that owns each (:func:`ends_in_place`).
-_IN_PLACE: dict[str, Callable[[LoginFlow], Response]] = {}
-
-
-def ends_in_place(endpoint: str) -> Callable[[Callable[[LoginFlow], Response]], Callable[[LoginFlow], Response]]:
-    """Register ``endpoint``'s function (it takes the loaded flow) to be called by
-    :func:`go_to` when a step leads there, instead of a redirect: for an end that itself
-    answers with a redirect, it saves the browser a round trip and the server a request."""
-
-    def register(function: Callable[[LoginFlow], Response]) -> Callable[[LoginFlow], Response]:
-        _IN_PLACE[endpoint] = function
-        return function
-
-    return register
 
 
 def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client | None = None,
@@ -239,15 +221,9 @@ def proceed(flow: LoginFlow) -> Response:
 
 
 def go_to(flow: LoginFlow, step: str | None) -> Response:
-    """Commit, then go to ``step``, or (None) to the end the flow's purpose names: there
-    and then for an end registered by :func:`ends_in_place`, else by a redirect.
-
-    The commit keeps what the step did (a code used, its audit event) whatever the end
-    then decides; an end never comes back here with None, so nothing loops."""
+    """Commit, then go to ``step``, or (None) to the end the flow's purpose names."""
     endpoint = STEPS[step] if step is not None else ENDS[flow.state.purpose]
     db.session.commit()
-    if step is None and endpoint in _IN_PLACE:
-        return _IN_PLACE[endpoint](flow)
     return redirect(url_for(endpoint, flow=flow.flow_id))
 
 

@@ -243,10 +243,8 @@ def _restore(flow: LoginFlow) -> ValidRequest:
                         establishment=flow.state.establishment)
 
 
-@login_flow.ends_in_place("oidc.resume")
 def resume(flow: LoginFlow) -> Response:
-    """The login flow is done; open its session and answer. Called by the step that
-    completes the flow (:func:`idp.login.flow.go_to`), or at ``/authorize/resume``."""
+    """``/authorize/resume``: the login flow is done; open its session and answer."""
     step = login_flow.next_step(flow)
     if step is not None:  # the establishment, which proceed leaves to this end, or any step if visited early
         return login_flow.go_to(flow, step)

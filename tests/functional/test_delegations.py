@@ -49,9 +49,9 @@ def test_an_accepted_delegation_is_chosen_at_login_and_stated_in_the_claims(acto
     verifier, challenge = pkce_pair()
     start = agent.authorize(world["ircantec"][0], challenge, prompt="login")
     response = agent.submit_login(start.headers["Location"], world["bea"])  # a trusted workstation: no code
-    # The login's end, run by the password step, asks for the establishment before it
-    # answers the application.
-    step = response.headers["Location"]
+    # The login's end asks for the establishment before it answers the application.
+    assert response.headers["Location"].startswith("/authorize/resume")
+    step = agent.browser.get(response.headers["Location"]).headers["Location"]
     assert step.startswith("/login/establishment")
     choice = agent.browser.get(step)
     assert world["a"] in page_text(choice) and world["b"] in page_text(choice)
