@@ -23,8 +23,11 @@ needs only the ``code`` and ends in ``recovery.finish_reset``.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from flask import abort, current_app, g, redirect, url_for
 from pydantic import ValidationError
+from sqlalchemy import CursorResult, update
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -230,9 +233,17 @@ def go_to(flow: LoginFlow, step: str | None) -> Response:
 def finish(flow: LoginFlow) -> LoginSession:
     """Open the session this flow earned: the decision's acr, the steps' amr.
 
-    Called once no step is left; a flow finishes once."""
+    Called once no step is left; a flow finishes once, even for two requests at once (a
+    reload of ``/authorize/resume`` while it answers): the flow is marked completed by a
+    conditional UPDATE first, which the second request waits on (PostgreSQL's row lock,
+    SQLite's one writer) and then finds already done."""
     decision = flow.state.decision
     if flow.completed_at is not None or decision is None or next_step(flow) is not None:
+        abort(400, description="flow_expired")
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(LoginFlow).where(LoginFlow.id == flow.id, LoginFlow.completed_at.is_(None)).values(completed_at=now())
+    ))
+    if claimed.rowcount != 1:
         abort(400, description="flow_expired")
     # RFC 8176 "mfa" exactly when the session gets the multi-factor level.
     amr = [m for m in flow.amr if m != "mfa"]
@@ -250,5 +261,4 @@ def finish(flow: LoginFlow) -> LoginSession:
         devices.trust(flow.account, decision.trusted_device_lifetime)
     else:
         devices.mark_used(flow.account)
-    flow.completed_at = now()
     return session

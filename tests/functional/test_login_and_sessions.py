@@ -227,6 +227,52 @@ def test_replaying_a_finished_login_opens_no_second_session(actors, app, rp):
         assert db.session.execute(db.select(db.func.count(LoginSession.id))).scalar_one() == 1
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # two writers at once
+def test_two_requests_finishing_one_login_at_once_open_one_session(actors, app, rp):
+    """A reload of /authorize/resume while it answers: both requests reach the end; one
+    opens the session and answers with a code, the other finds the flow finished."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    identifier = actors.account()
+    _, challenge = pkce_pair()
+    done = actors.submit_login(actors.authorize(rp[0], challenge).headers["Location"], identifier)
+    while not done.headers["Location"].startswith("/authorize/resume"):
+        done = _one_step(actors, done)
+    resume_url = done.headers["Location"]
+    cookies = "; ".join(f"{cookie.key}={cookie.value}" for cookie in actors.browser._cookies.values())
+    answers = []
+
+    def reload():
+        answers.append(app.test_client(use_cookies=False).get(resume_url, headers={"Cookie": cookies}))
+
+    with app.app_context(), db.engine.connect() as holder:  # another connection holds the flow's row
+        holder.execute(text("SELECT id FROM login_flows WHERE flow_id = :f FOR UPDATE"),
+                       {"f": query_of(resume_url)["flow"]})
+        threads = [threading.Thread(target=reload) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        waiting = 0
+        for _ in range(200):  # until both wait, on that row or behind each other (bounded: 20 s)
+            holder.execute(text("SELECT pg_stat_clear_snapshot()"))  # else the transaction's first view stays
+            waiting = holder.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar_one()
+            if waiting == 2 or len(answers) == 2:
+                break
+            time.sleep(0.1)
+        holder.rollback()
+        for thread in threads:
+            thread.join()
+    assert waiting == 2
+    assert sorted(answer.status_code for answer in answers) == [302, 400]
+    assert "code=" in next(a for a in answers if a.status_code == 302).headers["Location"]
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count(LoginSession.id))).scalar_one() == 1
+
+
 def _one_step(actors, response):
     location = response.headers["Location"]
     if location.startswith("/login/code"):
