@@ -60,6 +60,11 @@ def upstream_start(flow: LoginFlow, context: dict[str, Any], upstream_id: str):
 def upstream_callback():
     flow_id, _, nonce_part = (request.args.get("state") or "").partition(".")
     flow = login_flow.load(flow_id)  # the browser that started the flow, or 400
+    if login_flow.next_step(flow) != "password":
+        # The upstream stands for the password step, and only while it is the next one: a
+        # flow past it (a password given meanwhile, its code perhaps too) never changes
+        # whose login it is, nor lends its steps to another account.
+        return _failure(flow, "password step already done", status=400)
     attempt = flow.state.upstream
     if attempt is None or not attempt.state or not hmac.compare_digest(nonce_part.encode(), attempt.state.encode()):
         return _failure(flow, "state mismatch", status=400)

@@ -46,8 +46,6 @@ def test_an_account_locked_while_the_upstream_answers_is_seen_locked(actors, app
         login = actors.authorize(client_id, challenge).headers["Location"]
         flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
         assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
-        # The same flow also passes its password step: the flow now holds the account.
-        assert actors.submit_login(login, identifier).headers["Location"].startswith("/login/")
         with app.app_context():
             state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
         callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
@@ -55,3 +53,30 @@ def test_an_account_locked_while_the_upstream_answers_is_seen_locked(actors, app
         other.dispose()
     assert callback.status_code == 403, callback.headers.get("Location")
     assert "Compte bloqué" in callback.get_data(as_text=True)
+
+
+def test_a_callback_for_a_flow_past_its_password_step_is_refused(actors, app, browser):
+    """Account A gives its password (and would give its code) on a flow whose upstream
+    login, for account B, is still out: B's callback must not take over A's steps."""
+    client_id, _ = actors.client()
+    first, second = actors.account(), actors.account()
+    with app.app_context():
+        second_id = db.session.execute(db.select(Account.id).filter_by(identifier=second)).scalar_one()
+        db.session.add(UpstreamLink(issuer="http://127.0.0.1:9", subject="sub-1", account_id=second_id))
+        db.session.commit()
+    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(lambda: None)
+    _, challenge = pkce_pair()
+    login = actors.authorize(client_id, challenge).headers["Location"]
+    flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
+    assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
+    assert actors.submit_login(login, first).headers["Location"].startswith("/login/")
+    with app.app_context():
+        state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
+
+    callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
+
+    assert callback.status_code == 400
+    with app.app_context():
+        flow = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one()
+        assert flow.account.identifier == first and flow.steps_done == ["password"]
+        assert flow.state.login_method == "local"
