@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, update
+from sqlalchemy import CursorResult, and_, or_, update
 
 from connectors.senders import SendError
 
@@ -33,7 +34,10 @@ from .observability import current_request_id, new_request_id, request_id_var
 
 log = logging.getLogger("idp.jobs")
 
-CLAIM = timedelta(minutes=5)  # a worker that dies mid-job lets another retry after this
+# How long a claim holds a job: a worker that dies with jobs claimed lets another take them
+# after this. A claimed job is begun only while half of it is left (far more than a send's
+# timeout); the rest of the batch is given back.
+CLAIM = timedelta(minutes=5)
 
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
@@ -124,43 +128,52 @@ def _run_handler(job: Claimed, function: Handler | None) -> None:
             log.exception("job %s (%s) raised", job.id, job.kind)
         db.session.rollback()
         attempts = job.attempts + 1
-        if not retryable or attempts >= current_app.config["IDP"].jobs.max_attempts:
-            done = done.values(done_at=now())
-            audit.record("job.given_up", kind=job.kind, attempts=attempts, reason=reason)
+        gives_up = not retryable or attempts >= current_app.config["IDP"].jobs.max_attempts
+        outcome: dict[str, Any] = {"attempts": attempts, "last_error": reason, "claimed_until": None}
+        if gives_up:
+            outcome["done_at"] = now()
         else:
-            retry_at = now() + _backoff(attempts)
-            done = done.values(next_attempt_at=retry_at)
+            outcome["next_attempt_at"] = now() + _backoff(attempts)
+        # Written only while the claim is still this worker's: past it, the job is another's.
+        ours = cast(CursorResult[Any], db.session.execute(
+            done.where(Job.claimed_until == job.claimed_until).values(**outcome)))
+        if ours.rowcount == 1 and gives_up:
+            audit.record("job.given_up", kind=job.kind, attempts=attempts, reason=reason)
+        elif ours.rowcount == 1:
             log.warning("job %s (%s) failed, retry at %s: %s", job.id, job.kind,
-                        retry_at.isoformat(timespec="seconds"), reason)
-        db.session.execute(done.values(attempts=attempts, last_error=reason, claimed_until=None))
+                        outcome["next_attempt_at"].isoformat(timespec="seconds"), reason)
         db.session.commit()
         return
-    db.session.execute(done.values(attempts=job.attempts + 1, done_at=now(), claimed_until=None, last_error=None))
+    # Done whoever holds the claim now: a done job is never claimed again.
+    db.session.execute(done.values(attempts=job.attempts + 1, done_at=now(), last_error=None))
     db.session.commit()
 
 
-def work_once(limit: int = 50, stopping: Callable[[], bool] = lambda: False) -> int:
-    """Do the jobs that are due; return how many were attempted. Once ``stopping()``,
-    the jobs claimed but not begun are given back (another worker may take them at once)."""
+def work_once(limit: int = 10, stopping: Callable[[], bool] = lambda: False) -> int:
+    """Do the jobs that are due; return how many were attempted. The jobs claimed but not
+    begun are given back (another worker may take them at once) once ``stopping()``,
+    once half of their claim has gone by, or when something here fails."""
+    pending = deque(_claim_due(limit))
     attempted = 0
-    claimed = _claim_due(limit)
-    for index, job in enumerate(claimed):
-        if stopping():
-            _release(claimed[index:])
-            break
-        if now() >= job.claimed_until:  # the batch took that long: the job is anyone's again
-            continue
-        db.session.expire_all()  # each job reads the rows it needs as they are now
-        with current_app.test_request_context("/", base_url=current_app.config["IDP"].issuer):
-            _run(job)
-        attempted += 1
+    try:
+        while pending and not stopping() and now() < pending[0].claimed_until - CLAIM / 2:
+            job = pending.popleft()
+            db.session.expire_all()  # each job reads the rows it needs as they are now
+            with current_app.test_request_context("/", base_url=current_app.config["IDP"].issuer):
+                _run(job)
+            attempted += 1
+    finally:
+        if pending:
+            db.session.rollback()
+            _release(list(pending))
     return attempted
 
 
 def _release(jobs: list[Claimed]) -> None:
-    for job in jobs:
-        db.session.execute(update(Job).where(Job.id == job.id, Job.claimed_until == job.claimed_until)
-                           .values(claimed_until=None))
+    """Give back claimed jobs (of one batch: one claim) that were not begun."""
+    db.session.execute(update(Job).where(Job.id.in_([job.id for job in jobs]),
+                                         Job.claimed_until == jobs[0].claimed_until)
+                       .values(claimed_until=None))
     db.session.commit()
 
 

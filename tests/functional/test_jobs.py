@@ -6,6 +6,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from idp.clock import travel
 from idp.extensions import db
@@ -92,47 +93,75 @@ def _queue(app, count):
         db.session.commit()
 
 
-def test_workers_claiming_at_once_share_the_jobs_out(actors, app):
-    """Two workers (two connections) claim at the same moment: every job goes to one."""
-    import threading
+def test_a_claim_takes_at_most_its_batch_oldest_first(actors, app):
+    from idp import jobs
+
+    _queue(app, 30)
+    with app.app_context():
+        first, second = jobs._claim_due(20), jobs._claim_due(20)
+    assert [job.id for job in first] == sorted(job.id for job in first)
+    assert (len(first), len(second)) == (20, 10) and max(job.id for job in first) < min(job.id for job in second)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # two writers at once
+def test_a_worker_claims_past_the_jobs_another_is_claiming(actors, app):
+    """Another worker's claim of 20 jobs is under way (uncommitted): this worker's claim
+    neither waits for it nor takes any of them; it takes the 10 others."""
+    from sqlalchemy import text
 
     from idp import jobs
 
     _queue(app, 30)
-    barrier, claimed = threading.Barrier(2), []
-
-    def worker():
-        with app.app_context():
-            barrier.wait()
-            claimed.append([job.id for job in jobs._claim_due(20)])
-            db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    first, second = claimed
-    assert not set(first) & set(second)
-    assert sorted(len(ids) for ids in claimed) == [10, 20], claimed
+    with app.app_context(), db.engine.connect() as other:
+        first = [row.id for row in other.execute(text(
+            "UPDATE jobs SET claimed_until = now() + interval '5 minutes' WHERE id IN "
+            "(SELECT id FROM jobs ORDER BY id LIMIT 20) RETURNING id"))]
+        db.session.execute(text("SET lock_timeout = '3s'"))  # waiting for the other would fail here
+        second = [job.id for job in jobs._claim_due(20)]
+        other.rollback()
+    assert len(first) == 20 and len(second) == 10 and not set(first) & set(second)
 
 
-def test_a_job_whose_claim_ran_out_during_the_batch_is_left_to_the_next_claim(actors, app, monkeypatch):
+def test_a_claimed_job_is_begun_only_while_half_its_claim_is_left(actors, app, monkeypatch):
     from idp import jobs
 
     _queue(app, 2)
     shift = {"by": timedelta(0)}
     real_now = jobs.now
     monkeypatch.setattr(jobs, "now", lambda: real_now() + shift["by"])
-    # The first job outlasts the batch's claim.
-    monkeypatch.setitem(jobs.HANDLERS, "test.nothing", lambda payload: shift.update(by=jobs.CLAIM))
+    # The first job takes half the batch's claim.
+    monkeypatch.setitem(jobs.HANDLERS, "test.nothing", lambda payload: shift.update(by=shift["by"] + jobs.CLAIM / 2))
     assert actors.run_jobs() == 1
     with app.app_context():
-        done = db.session.execute(db.select(Job.done_at).order_by(Job.id)).scalars().all()
-    assert done[0] is not None and done[1] is None
+        rows = db.session.execute(db.select(Job.done_at, Job.claimed_until).order_by(Job.id)).all()
+    assert rows[0].done_at is not None
+    assert (rows[1].done_at, rows[1].claimed_until) == (None, None)  # given back at once
     assert actors.run_jobs() == 1  # claimed again, then done
     with app.app_context():
         assert None not in db.session.execute(db.select(Job.done_at)).scalars().all()
+
+
+def test_a_failure_is_not_written_over_the_claim_of_another_worker(actors, app):
+    """A worker whose claim ran out (the job since claimed by another) leaves the job as
+    the other holds it."""
+    from flask import current_app
+
+    from idp import jobs
+
+    _queue(app, 1)
+    with app.app_context():
+        job = jobs._claim_due(1)[0]
+        theirs = job.claimed_until + timedelta(minutes=1)
+        db.session.execute(sa.update(Job).values(claimed_until=theirs))
+        db.session.commit()
+
+        def fails(payload):
+            raise RuntimeError("the mail server is down")
+
+        with current_app.test_request_context("/"):
+            jobs._run_handler(job, fails)
+        after = db.session.execute(db.select(Job)).scalar_one()
+    assert (after.claimed_until, after.attempts, after.last_error, after.done_at) == (theirs, 0, None, None)
 
 
 def test_a_worker_told_to_stop_gives_back_the_jobs_it_has_not_begun(actors, app, monkeypatch):
