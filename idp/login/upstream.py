@@ -82,6 +82,12 @@ def upstream_callback():
         identity = upstream.finish(request.args.to_dict(), upstream_request)
     except UpstreamError as exc:
         return _failure(flow, exc.reason)
+    # Asked again, on the flow as it is now and held until this request ends: the same
+    # browser may have given a password (and a code) meanwhile.
+    db.session.execute(db.select(LoginFlow.id).where(LoginFlow.id == flow.id).with_for_update())
+    db.session.refresh(flow)
+    if login_flow.next_step(flow) != "password":
+        return _failure(flow, "password step already done", status=400)
     try:
         account = federation.account_for(identity)
     except federation.NoAccount as exc:

@@ -80,3 +80,36 @@ def test_a_callback_for_a_flow_past_its_password_step_is_refused(actors, app, br
         flow = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one()
         assert flow.account.identifier == first and flow.steps_done == ["password"]
         assert flow.state.login_method == "local"
+
+
+def test_a_password_and_code_given_while_the_upstream_answers_stay_their_account_s(actors, app, browser):
+    """The same race, the other way round: account A's password and code are given on the
+    flow while B's upstream login is out; B's callback, arriving after, is refused."""
+    client_id, _ = actors.client()
+    first, second = actors.account(), actors.account()
+    with app.app_context():
+        second_id = db.session.execute(db.select(Account.id).filter_by(identifier=second)).scalar_one()
+        db.session.add(UpstreamLink(issuer="http://127.0.0.1:9", subject="sub-1", account_id=second_id))
+        db.session.commit()
+    _, challenge = pkce_pair()
+    login = actors.authorize(client_id, challenge).headers["Location"]
+    flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
+
+    def first_logs_in():
+        code_page = actors.submit_login(login, first).headers["Location"]
+        assert code_page.startswith("/login/code")
+        page = browser.get(code_page)  # the code is sent
+        assert actors.post_form(code_page, {"code": actors.last_code()}, page=page).status_code == 302
+
+    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(first_logs_in)
+    assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
+    with app.app_context():
+        state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
+
+    callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
+
+    assert callback.status_code == 400
+    with app.app_context():
+        flow = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one()
+        assert flow.account.identifier == first and flow.steps_done == ["password", "code"]
+        assert flow.state.login_method == "local" and "fed" not in flow.amr
