@@ -200,7 +200,7 @@ def issue(request: ValidRequest, session: LoginSession) -> Response:
     grant = request.grant
     grant.request.provenance = cast(Provenance, session.provenance).for_request(request.claims, request.establishment)
     status, body, headers = grant.create_authorization_response(request.redirect_uri, session.account)
-    audit.record("authorize.code_issued", account_id=session.account_id, client_id=request.client.client_id)
+    audit.record("authorize.code_issued", account_id=session.account.id, client_id=request.client.client_id)
     response: Response = get_server().handle_response(status, body, headers)
     return response
 

@@ -327,3 +327,12 @@ def test_the_login_page_names_the_application_even_after_a_failed_attempt(actors
     assert failed.status_code == 401 and "Connexion à Test RP" in page_text(failed)
     english = actors.authorize(rp[0], challenge, ui_locales="en").headers["Location"]
     assert "Log in to Test RP" in page_text(actors.browser.get(english))
+
+
+def test_the_code_issued_after_a_new_login_is_audited_under_its_account(actors, app, rp):
+    identifier = actors.account()
+    actors.tokens_for(rp[0], rp[1], identifier)
+    with app.app_context():
+        account_id = db.session.execute(db.select(Account.id).filter_by(identifier=identifier)).scalar_one()
+        issued = db.session.execute(db.select(AuditEvent).filter_by(event="authorize.code_issued")).scalar_one()
+    assert issued.account_id == account_id
