@@ -137,9 +137,12 @@ def _run_handler(job: Claimed, function: Handler | None) -> None:
         # Written only while the claim is still this worker's: past it, the job is another's.
         ours = cast(CursorResult[Any], db.session.execute(
             done.where(Job.claimed_until == job.claimed_until).values(**outcome)))
-        if ours.rowcount == 1 and gives_up:
+        if ours.rowcount != 1:
+            log.warning("job %s (%s) failed after its claim ran out, left to the worker holding it now: %s",
+                        job.id, job.kind, reason)
+        elif gives_up:
             audit.record("job.given_up", kind=job.kind, attempts=attempts, reason=reason)
-        elif ours.rowcount == 1:
+        else:
             log.warning("job %s (%s) failed, retry at %s: %s", job.id, job.kind,
                         outcome["next_attempt_at"].isoformat(timespec="seconds"), reason)
         db.session.commit()

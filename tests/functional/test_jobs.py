@@ -141,11 +141,13 @@ def test_a_claimed_job_is_begun_only_while_half_its_claim_is_left(actors, app, m
         assert None not in db.session.execute(db.select(Job.done_at)).scalars().all()
 
 
-def test_a_failure_is_not_written_over_the_claim_of_another_worker(actors, app):
+@pytest.mark.parametrize("retryable", [True, False])
+def test_a_failure_is_not_written_over_the_claim_of_another_worker(actors, app, caplog, retryable):
     """A worker whose claim ran out (the job since claimed by another) leaves the job as
-    the other holds it."""
+    the other holds it, gives nothing up, and says so in its log."""
     from flask import current_app
 
+    from connectors.senders import SendError
     from idp import jobs
 
     _queue(app, 1)
@@ -156,12 +158,31 @@ def test_a_failure_is_not_written_over_the_claim_of_another_worker(actors, app):
         db.session.commit()
 
         def fails(payload):
-            raise RuntimeError("the mail server is down")
+            raise SendError("the mail server is down", retryable=retryable)
 
         with current_app.test_request_context("/"):
             jobs._run_handler(job, fails)
         after = db.session.execute(db.select(Job)).scalar_one()
+        given_up = db.session.execute(db.select(AuditEvent).filter_by(event="job.given_up")).first()
     assert (after.claimed_until, after.attempts, after.last_error, after.done_at) == (theirs, 0, None, None)
+    assert given_up is None
+    assert "after its claim ran out" in caplog.text
+
+
+def test_a_worker_that_fails_mid_batch_gives_back_the_jobs_it_has_not_begun(actors, app, monkeypatch):
+    from idp import jobs
+
+    _queue(app, 3)
+
+    def outcome_not_written(job, function):
+        raise sa.exc.OperationalError("UPDATE jobs", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(jobs, "_run_handler", outcome_not_written)
+    with app.app_context(), pytest.raises(sa.exc.OperationalError):
+        jobs.work_once()
+    with app.app_context():
+        claims = db.session.execute(db.select(Job.claimed_until).order_by(Job.id)).scalars().all()
+    assert claims[0] is not None and claims[1:] == [None, None]  # the first waits out its claim
 
 
 def test_a_worker_told_to_stop_gives_back_the_jobs_it_has_not_begun(actors, app, monkeypatch):
