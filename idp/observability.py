@@ -49,8 +49,14 @@ def request_id_for(sent: str | None, trusted_proxies: int) -> str:
     return new_request_id()
 
 
+# Where a request answered in part ahead of Flask (idp.oidc.documents) leaves the id it
+# already gave, so that Flask, taking over, keeps it.
+ENVIRON_KEY = "idp.request_id"
+
+
 def _begin() -> None:
-    request_id_var.set(request_id_for(request.headers.get(HEADER), current_app.config["IDP"].trusted_proxies))
+    request_id_var.set(request.environ.get(ENVIRON_KEY)
+                       or request_id_for(request.headers.get(HEADER), current_app.config["IDP"].trusted_proxies))
 
 
 def _echo(response: Response) -> Response:

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask
 
 from .. import metrics
-from ..observability import HEADER, request_id_for
+from ..observability import ENVIRON_KEY, HEADER, request_id_for
 from ..web import security_headers
 from .metadata import DocumentCache
 
@@ -42,7 +42,7 @@ class AheadOfFlask:
              status: int, headers: list[tuple[str, str]], body: bytes) -> Iterable[bytes]:
         if body:
             headers = [*headers, ("Content-Length", str(len(body)))]
-        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"), self.trusted_proxies)
+        request_id = environ.get(ENVIRON_KEY) or request_id_for(environ.get("HTTP_X_REQUEST_ID"), self.trusted_proxies)
         start_response(_STATUS[status], [*headers, *self.security_headers, (HEADER, request_id)])
         metrics.observe_latency(endpoint, status, time.perf_counter() - started)
         return [body] if body else []

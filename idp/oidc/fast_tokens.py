@@ -53,6 +53,7 @@ from ..extensions import db
 from ..models import Token
 from ..models.accounts import usable
 from ..models.oauth import allowed_scope
+from ..observability import ENVIRON_KEY, request_id_for, request_id_var
 from ..provenance import Provenance
 from . import access_tokens, claims, id_token
 from .documents import AheadOfFlask, StartResponse, WSGIApp
@@ -258,14 +259,21 @@ class FastTokens(AheadOfFlask):
         form = _form(environ)
         if form is None:
             return self.wsgi_app(environ, start_response)
-        with self.app.app_context():
-            try:
-                body = answer(form, environ.get("HTTP_AUTHORIZATION"), self.statements)
-            except (psycopg.Error, DBAPIError) as error:  # Flask and its pool take over
-                log.warning("token endpoint: the database failed ahead of Flask (%s)", error)
-                if isinstance(error, psycopg.Error) and self.statements is not None:
-                    self.statements.drop()
-                body = None
+        # The request's id from here on: on the log lines written ahead of Flask, and kept by
+        # Flask if it takes over (idp.observability).
+        environ[ENVIRON_KEY] = request_id_for(environ.get("HTTP_X_REQUEST_ID"), self.trusted_proxies)
+        token = request_id_var.set(environ[ENVIRON_KEY])
+        try:
+            with self.app.app_context():
+                try:
+                    body = answer(form, environ.get("HTTP_AUTHORIZATION"), self.statements)
+                except (psycopg.Error, DBAPIError) as error:  # Flask and its pool take over
+                    log.warning("token endpoint: the database failed ahead of Flask (%s)", error)
+                    if isinstance(error, psycopg.Error) and self.statements is not None:
+                        self.statements.drop()
+                    body = None
+        finally:
+            request_id_var.reset(token)
         if body is None:
             return self.wsgi_app(environ, start_response)
         return self.send(environ, start_response, ENDPOINT, started, 200, self.HEADERS, json.dumps(body).encode())

@@ -58,6 +58,32 @@ def test_each_response_has_its_own_id_and_the_audit_events_carry_it(actors, app,
     assert actors.browser.get("/no-such-page").headers["X-Request-Id"]  # error pages too
 
 
+def test_a_token_request_flask_takes_over_keeps_the_id_it_got_ahead_of_flask(actors, app, monkeypatch):
+    """The database fails while the token endpoint answers ahead of Flask: the warning
+    written there and Flask's answer carry one id."""
+    import base64
+
+    from sqlalchemy.exc import OperationalError
+
+    from idp.oidc import fast_tokens
+
+    client_id, secret = actors.client(grant_types=["client_credentials"], redirect_uris=[], scope="peps")
+
+    def database_down(*args):
+        raise OperationalError("SELECT", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(fast_tokens, "answer", database_down)
+    credentials = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    with idp_log_lines() as lines:
+        answer = actors.browser.post("/token", data={"grant_type": "client_credentials"},
+                                     headers={"Authorization": f"Basic {credentials}"})
+    assert answer.status_code == 200  # Authlib's grant, in Flask
+    request_id = answer.headers["X-Request-Id"]
+    assert HEX_ID.fullmatch(request_id)
+    [warning] = [line for line in lines if "failed ahead of Flask" in line]
+    assert f"[{request_id}]" in warning
+
+
 def test_json_log_lines_carry_the_request_id(settings_overrides, actors, rp):
     identifier = actors.account()
     create_app({**settings_overrides, "logging": {"format": "json"}})  # the log format is the process's
