@@ -185,10 +185,11 @@ def _needed(flow: LoginFlow, state: FlowState, step: str) -> bool:
     if step == "confirm":
         return state.purpose == "login" and account.confirmed_at is None
     if step == "establishment":
-        if state.purpose != "login":
+        # One named by the relying party (peps_siret) is never swapped for a choice: the
+        # end answers for it, access_denied if it is not one of the account's.
+        if state.purpose != "login" or state.establishment is not None:
             return False
-        found = memberships_of(account)
-        return len(found) > 1 and state.establishment not in {m.siret for m in found}
+        return len(memberships_of(account)) > 1
     raise ValueError(step)
 
 

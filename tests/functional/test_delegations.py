@@ -78,6 +78,28 @@ def test_an_accepted_delegation_is_chosen_at_login_and_stated_in_the_claims(acto
     assert query_of(stranger.headers["Location"])["error"] == "access_denied"
 
 
+def test_a_new_login_for_an_establishment_not_the_account_s_is_refused_without_a_choice(actors, world):
+    """As with a session, and as for an account of one establishment: the relying party's
+    peps_siret is answered for, never swapped for another establishment."""
+    assert _offer(actors, world, world["bea"]).status_code == 303
+    agent = world["agent"]
+    page = _console(agent, "/account/delegations", world["bea"])
+    assert agent.post_form("/account/delegations", {"answer": "accept"}, page=page).status_code == 303
+
+    _, challenge = pkce_pair()
+    start = agent.authorize(world["pensions"][0], challenge, prompt="login", peps_siret="21330063500033")
+    done = agent.follow(agent.submit_login(start.headers["Location"], world["bea"]))  # a trusted workstation
+    assert query_of(done.headers["Location"])["error"] == "access_denied"
+    # Named and the account's: no choice either, that one's claims.
+    verifier, challenge = pkce_pair()
+    start = agent.authorize(world["ircantec"][0], challenge, prompt="login", peps_siret=world["a"])
+    done = agent.follow(agent.submit_login(start.headers["Location"], world["bea"]))
+    tokens = agent.exchange(world["ircantec"][0], world["ircantec"][1], query_of(done.headers["Location"])["code"],
+                            verifier).get_json()
+    claims = agent.browser.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).get_json()
+    assert claims["peps_siret"] == world["a"]
+
+
 def test_a_refused_offer_changes_nothing_and_rules_are_checked(actors, world):
     assert _offer(actors, world, world["bea"]).status_code == 303
     own = actors.account(world["a"], email="colin.roux@a.example")
