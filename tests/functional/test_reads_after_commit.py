@@ -27,28 +27,42 @@ class SlowUpstream:
         return UpstreamIdentity(issuer="http://127.0.0.1:9", subject="sub-1")
 
 
-def test_an_account_locked_while_the_upstream_answers_is_seen_locked(actors, app, browser):
-    client_id, _ = actors.client()
-    identifier = actors.account()
+def _link(app, identifier: str) -> int:
+    """The account becomes the one the slow upstream's subject logs into; its id."""
     with app.app_context():
         account_id = db.session.execute(db.select(Account.id).filter_by(identifier=identifier)).scalar_one()
         db.session.add(UpstreamLink(issuer="http://127.0.0.1:9", subject="sub-1", account_id=account_id))
         db.session.commit()
+    return account_id
+
+
+def _through_slow_upstream(actors, app, browser, *, before=lambda login: None, meanwhile=lambda login: None):
+    """A new login sent to the slow upstream: ``before`` runs once it has gone there,
+    ``meanwhile`` while the upstream answers (both get the login page's URL); then the
+    callback. Returns the callback's answer and the flow's id."""
+    client_id, _ = actors.client()
+    _, challenge = pkce_pair()
+    login = actors.authorize(client_id, challenge).headers["Location"]
+    flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
+    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(lambda: meanwhile(login))
+    assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
+    before(login)
+    with app.app_context():
+        state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
+    return browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x"), flow_id
+
+
+def test_an_account_locked_while_the_upstream_answers_is_seen_locked(actors, app, browser):
+    account_id = _link(app, actors.account())
+    with app.app_context():
         other = sa.create_engine(db.engine.url)
 
-    def lock_elsewhere():
+    def lock_elsewhere(login):
         with other.begin() as connection:
             connection.execute(sa.update(Account).where(Account.id == account_id).values(status="locked"))
 
-    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(lock_elsewhere)
     try:
-        _, challenge = pkce_pair()
-        login = actors.authorize(client_id, challenge).headers["Location"]
-        flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
-        assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
-        with app.app_context():
-            state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
-        callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
+        callback, _ = _through_slow_upstream(actors, app, browser, meanwhile=lock_elsewhere)
     finally:
         other.dispose()
     assert callback.status_code == 403, callback.headers.get("Location")
@@ -58,22 +72,13 @@ def test_an_account_locked_while_the_upstream_answers_is_seen_locked(actors, app
 def test_a_callback_for_a_flow_past_its_password_step_is_refused(actors, app, browser):
     """Account A gives its password (and would give its code) on a flow whose upstream
     login, for account B, is still out: B's callback must not take over A's steps."""
-    client_id, _ = actors.client()
-    first, second = actors.account(), actors.account()
-    with app.app_context():
-        second_id = db.session.execute(db.select(Account.id).filter_by(identifier=second)).scalar_one()
-        db.session.add(UpstreamLink(issuer="http://127.0.0.1:9", subject="sub-1", account_id=second_id))
-        db.session.commit()
-    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(lambda: None)
-    _, challenge = pkce_pair()
-    login = actors.authorize(client_id, challenge).headers["Location"]
-    flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
-    assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
-    assert actors.submit_login(login, first).headers["Location"].startswith("/login/")
-    with app.app_context():
-        state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
+    first = actors.account()
+    _link(app, actors.account())
 
-    callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
+    def first_gives_its_password(login):
+        assert actors.submit_login(login, first).headers["Location"].startswith("/login/")
+
+    callback, flow_id = _through_slow_upstream(actors, app, browser, before=first_gives_its_password)
 
     assert callback.status_code == 400
     with app.app_context():
@@ -85,28 +90,16 @@ def test_a_callback_for_a_flow_past_its_password_step_is_refused(actors, app, br
 def test_a_password_and_code_given_while_the_upstream_answers_stay_their_account_s(actors, app, browser):
     """The same race, the other way round: account A's password and code are given on the
     flow while B's upstream login is out; B's callback, arriving after, is refused."""
-    client_id, _ = actors.client()
-    first, second = actors.account(), actors.account()
-    with app.app_context():
-        second_id = db.session.execute(db.select(Account.id).filter_by(identifier=second)).scalar_one()
-        db.session.add(UpstreamLink(issuer="http://127.0.0.1:9", subject="sub-1", account_id=second_id))
-        db.session.commit()
-    _, challenge = pkce_pair()
-    login = actors.authorize(client_id, challenge).headers["Location"]
-    flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
+    first = actors.account()
+    _link(app, actors.account())
 
-    def first_logs_in():
+    def first_logs_in(login):
         code_page = actors.submit_login(login, first).headers["Location"]
         assert code_page.startswith("/login/code")
         page = browser.get(code_page)  # the code is sent
         assert actors.post_form(code_page, {"code": actors.last_code()}, page=page).status_code == 302
 
-    app.extensions["idp.upstreams"]["slow"] = SlowUpstream(first_logs_in)
-    assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302
-    with app.app_context():
-        state = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one().state
-
-    callback = browser.get(f"/login/upstream/callback?state={flow_id}.{state.upstream.state}&code=x")
+    callback, flow_id = _through_slow_upstream(actors, app, browser, meanwhile=first_logs_in)
 
     assert callback.status_code == 400
     with app.app_context():
