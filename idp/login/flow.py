@@ -239,7 +239,7 @@ def finish(flow: LoginFlow) -> LoginSession:
     conditional UPDATE first, which the second request waits on (PostgreSQL's row lock,
     SQLite's one writer) and then finds already done."""
     decision = flow.state.decision
-    if flow.completed_at is not None or decision is None or next_step(flow) is not None:
+    if decision is None or next_step(flow) is not None:
         abort(400, description="flow_expired")
     claimed = cast(CursorResult[Any], db.session.execute(
         update(LoginFlow).where(LoginFlow.id == flow.id, LoginFlow.completed_at.is_(None)).values(completed_at=now())
