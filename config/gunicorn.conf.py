@@ -1,9 +1,9 @@
 """gunicorn settings: ``gunicorn -c config/gunicorn.conf.py`` (``make run`` uses it).
 
 From the environment: ``IDP_BIND`` (default ``127.0.0.1:$PORT``, ``PORT`` default 5000),
-``IDP_WORKERS`` (default 2). Each worker is a process with one request at a time (the
-default sync worker): on a machine of N cores, 2N workers keep the cores busy while
-others wait for PostgreSQL.
+``IDP_WORKERS`` (default 2). Each worker is a process with one request at a time, whose
+connections are kept alive between requests (:class:`idp.serving.KeepAliveWorker`): on a
+machine of N cores, 2N workers keep the cores busy while others wait for PostgreSQL.
 
 ``preload_app``: the master imports the application once and forks the workers from
 it, so the code and what create_app builds are shared pages of memory instead of one
@@ -21,6 +21,7 @@ import os
 wsgi_app = "wsgi:app"
 bind = [os.environ.get("IDP_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 5000}"]
 workers = int(os.environ.get("IDP_WORKERS") or 2)
+worker_class = "idp.serving.KeepAliveWorker"
 preload_app = True
 
 # A request that runs longer than this is stuck (a login costs ~0.1 s, a code sent through
@@ -28,7 +29,7 @@ preload_app = True
 timeout = 30
 # On SIGTERM (a deployment), workers finish the requests they have within this time.
 graceful_timeout = 20
-# Idle keep-alive connections from a load balancer (used by the threaded workers).
+# How long an idle kept-alive connection (a load balancer's, a browser's) stays open.
 keepalive = 5
 # The workers' heartbeat files: in memory where the system offers it, not on a disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

@@ -20,6 +20,7 @@ from tests.helpers import code_in, last_code_message
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 
 
 def free_port() -> int:
@@ -59,7 +60,9 @@ class LiveIdP:
         self.config.write_text(json.dumps(settings), encoding="utf-8")
         self.env = {**os.environ, "IDP_CONFIG": str(self.config), **(env or {})}
         self.workers = workers
-        self.gunicorn_args = gunicorn_args or []  # e.g. ["-c", "config/gunicorn.conf.py"]
+        # Production's settings (config/gunicorn.conf.py: its worker, hooks and preloading)
+        # unless the test names others; --workers and --bind always come from here.
+        self.gunicorn_args = ["-c", str(GUNICORN_CONF)] if gunicorn_args is None else gunicorn_args
         self.process: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None  # `idp worker`: the queued emails
         self.log_path = base / "gunicorn.log"

@@ -24,6 +24,12 @@ def test_defaults_serve_loopback_on_port_5000_with_two_preloaded_workers(monkeyp
     assert conf["preload_app"] is True and conf["control_socket_disable"] is True
     assert conf["accesslog"] == "-" and conf["wsgi_app"] == "wsgi:app"
     assert 0 < conf["graceful_timeout"] <= conf["timeout"]
+    # Connections kept alive (tests/live/test_serving.py), idle ones closed after a while.
+    assert conf["worker_class"] == "idp.serving.KeepAliveWorker" and 0 < conf["keepalive"] <= 30
+    from gunicorn.util import load_class
+    from gunicorn.workers.base import Worker
+
+    assert issubclass(load_class(conf["worker_class"]), Worker)
 
 
 @pytest.mark.parametrize("value, accesslog", [("/var/log/idp/access.log", "/var/log/idp/access.log"), ("off", None)])

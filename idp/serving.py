@@ -1,0 +1,92 @@
+"""The gunicorn worker that ``config/gunicorn.conf.py`` names: kept-alive connections,
+one request at a time in the worker's own thread.
+
+gunicorn's sync worker closes every connection after its answer: each request of a
+client that would reuse its connection (a load balancer's pool, a relying party's HTTP
+client, a browser) pays a TCP connection's set-up and graceful teardown on both sides.
+gunicorn's threaded worker (``gthread``) keeps connections alive, but hands each request
+to a thread pool and its outcome back to the event loop through a pipe: two thread
+switches and a wake-up a request, which cost as much as the connections they save.
+
+:class:`KeepAliveWorker` is ``gthread``'s event loop (idle and new connections wait in
+its selector, up to ``keepalive`` seconds, holding nothing) with its one thread inline:
+a connection with a request ready is answered in the loop itself, one request at a
+time, as the sync worker answers. What the sync worker does not do, it does not do
+either: a client that stops halfway through sending its request holds the worker until
+gunicorn's ``timeout`` (behind a buffering proxy, as gunicorn advises for the sync
+worker, requests arrive whole). ``make bench`` measures the difference (README,
+"Benchmark").
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import time
+from concurrent.futures import Future
+from functools import partial
+from typing import Any
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+
+class _NoThreads:
+    """The thread pool ``gthread`` would start: none here (requests run in the loop)."""
+
+    def shutdown(self, wait: bool = True, **kwargs: Any) -> None:
+        return None
+
+
+class KeepAliveWorker(ThreadWorker):
+    """gunicorn's ``gthread`` worker answering in its event loop's thread (see module)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answering = False
+
+    def get_thread_pool(self) -> Any:
+        return _NoThreads()
+
+    def accept(self, listener: socket.socket) -> None:
+        """A new connection: answered now if its request is already here, else it waits
+        in the selector like an idle kept-alive one (never blocking the loop)."""
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking
+        conn.data_ready = True  # answered only once readable: gthread's wait is not needed
+        try:
+            ready = bool(client.recv(1, socket.MSG_PEEK))
+        except BlockingIOError:
+            ready = False
+        except OSError:
+            ready = True  # reset meanwhile: handle() meets the error and closes
+        if ready:
+            self.enqueue_req(conn)
+            return
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    def enqueue_req(self, conn: TConn) -> None:
+        """Answer the connection's request now, then keep or close the connection as
+        ``gthread`` would (:meth:`finish_request`). A request that arrived pipelined
+        behind this one is answered on the loop's next turn, not by recursion."""
+        if self._answering:
+            self.method_queue.defer(self.enqueue_req, conn)
+            return
+        self._answering = True
+        try:
+            outcome: Future[Any] = Future()
+            try:
+                outcome.set_result(self.handle(conn))
+            except Exception as exc:  # as a thread's future would hold it; finish_request closes
+                outcome.set_exception(exc)
+            self.finish_request(conn, outcome)
+        finally:
+            self._answering = False
