@@ -31,8 +31,8 @@ class Response:
 
 class Browser:
     """One person's browser on one server: its cookies (``Secure`` ones included, as
-    browsers keep them on loopback) and one connection, opened again when the server
-    closes it (gunicorn's sync workers close each after its answer)."""
+    browsers keep them on loopback) and one connection, kept alive as the server allows
+    and opened again when the server closed it (an idle one, after ``keepalive``)."""
 
     def __init__(self) -> None:
         self.cookies: dict[str, str] = {}

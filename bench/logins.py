@@ -55,7 +55,7 @@ def login(idp: LiveIdP, client: dict, user: User, browser: Browser) -> str:
         "scope": "openid profile", "code_challenge": challenge, "code_challenge_method": "S256",
         "state": "s", "nonce": "n", "prompt": "login",
     })
-    response = password_login(browser, idp.issuer, response.headers["Location"], user.identifier, user.password)
+    response = password_login(browser, idp.issuer, response, user.identifier, user.password)
     for _ in range(10):
         location = response.headers.get("Location", "")
         if response.status_code not in (302, 303) or location.startswith(REDIRECT_URI):

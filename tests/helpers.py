@@ -198,8 +198,25 @@ class Actors:
             query.pop(key, None)
         return self.browser.get("/authorize", query_string=query)
 
-    def submit_login(self, login_page_location, identifier, password=PASSWORD, headers=None):
-        page = self.browser.get(login_page_location, headers=headers)
+    @staticmethod
+    def at(response) -> str:
+        """Where the browser stands after ``response``: a redirect's target, or, for the
+        login page that ``/authorize`` answers itself, the address that shows it again
+        (``/login?flow=…``)."""
+        if response.status_code in (302, 303):
+            return response.headers["Location"]
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'name="password"' in html, (response.status_code, html[:200])
+        return "/login?flow=" + form_field(html, "flow")
+
+    def submit_login(self, login_page, identifier, password=PASSWORD, headers=None):
+        """On the login page (an address, or the answer that led there: /authorize's page,
+        a redirect to /login), submit the identifier and the password."""
+        if isinstance(login_page, str) or login_page.status_code != 200:
+            page = self.browser.get(login_page if isinstance(login_page, str) else self.at(login_page),
+                                    headers=headers)
+        else:
+            page = login_page  # the page itself, as a browser has it
         assert page.status_code == 200, page.status_code
         html = page.get_data(as_text=True)
         return self.browser.post(
@@ -221,8 +238,8 @@ class Actors:
     def login_and_get_code(self, client_id, identifier, password=PASSWORD, **params):
         verifier, challenge = pkce_pair()
         response = self.authorize(client_id, challenge, **params)
-        if response.headers.get("Location", "").startswith("/login"):
-            response = self.finish_login(self.submit_login(response.headers["Location"], identifier, password))
+        if response.status_code == 200:  # the login page
+            response = self.finish_login(self.submit_login(response, identifier, password))
         elif response.headers.get("Location", "").startswith("/login/code"):
             response = self.finish_login(response)
         assert response.status_code == 302, response.get_data(as_text=True)

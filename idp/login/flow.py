@@ -2,7 +2,8 @@
 
 1. ``/authorize`` (:mod:`idp.oidc.authorize`) validates the request once and asks
    whether the browser's session will do; if not, it calls :func:`start`, which stores
-   the validated request in the flow's :class:`~idp.login.state.FlowState`.
+   the validated request in the flow's :class:`~idp.login.state.FlowState`, and answers
+   with the password page itself (:func:`idp.login.password.first_page`).
 2. The steps, one module each in this package, all routed in :mod:`idp.login.routes`:
    ``password`` (or an upstream provider) → :func:`decide` asks the policy engine
    (:func:`idp.policy.evaluate`) once and the flow carries its

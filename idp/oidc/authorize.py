@@ -7,8 +7,9 @@
   client's service, or a code (the policy engine's decision, read as it is).
 - :func:`issue` answers with a code that carries the session's provenance.
 
-When a login is needed, the flow stores the validated request and :func:`resume`
-answers it afterwards without validating again.
+When a login is needed, the flow stores the validated request, this endpoint answers
+with the login page itself, and :func:`resume` answers the request afterwards without
+validating again.
 
 Errors follow OIDC Core 3.1.2.6: once the client and its redirect URI are known to be
 valid, errors go back to the client; before that, the user gets an error page and is
@@ -33,6 +34,7 @@ from ..clock import epoch_now, now
 from ..delegations import has_right, membership
 from ..extensions import db
 from ..login import flow as login_flow
+from ..login.password import first_page
 from ..login.state import Authorization
 from ..models import Account, Client, LoginFlow, LoginSession
 from ..policy_store import current_policy
@@ -163,7 +165,7 @@ def require(request: ValidRequest, session: LoginSession | None) -> Response | N
         flow = login_flow.start("login", params=request.params, client=request.client,
                                 authorization=request.stored(), requested_acr=request.requested_acr,
                                 establishment=request.establishment)
-        return login_flow.proceed(flow)
+        return first_page(flow)
     # Before any step-up: a code would not give a right the account lacks.
     _check_right(session, request.client, request.establishment)
     decision = login_flow.decide_for_session(session, client=request.client,

@@ -39,7 +39,7 @@ def _console_login(actors, path="/admin/accounts"):
 
 def _signed_in(actors, identifier, path="/admin/accounts"):
     to_login = _console_login(actors, path)
-    response = actors.finish_login(actors.submit_login(to_login.headers["Location"], identifier))
+    response = actors.finish_login(actors.submit_login(to_login, identifier))
     assert response.headers["Location"].startswith("http://localhost/account/callback?")
     back = actors.browser.get(response.headers["Location"])
     assert back.status_code == 302 and back.headers["Location"] == path
@@ -274,7 +274,7 @@ def test_the_new_user_chooses_a_password_from_the_welcome_email_then_logs_in(act
         assert actors.browser.get(link).status_code == 400  # once
         # The first login asks the phone, then a code sent to it.
         response = actors.authorize(rp_id, pkce_pair()[1])
-        response = actors.submit_login(response.headers["Location"], identifier, NEW_PASSWORD)
+        response = actors.submit_login(response, identifier, NEW_PASSWORD)
         assert response.headers["Location"].startswith("/login/phone")
         response = actors.post_form(response.headers["Location"], {"phone": "06 12 99 88 77"})
         assert response.headers["Location"].startswith("/login/code")
@@ -431,7 +431,7 @@ def test_unlock_and_revoke_workstations(actors, app, town):
     with other_browser(actors, app):
         actors.tokens_for(rp_id, rp_secret, user)  # the user's workstation is now trusted
         for _ in range(5):
-            response = actors.submit_login(actors.authorize(rp_id, pkce_pair()[1], prompt="login").headers["Location"],
+            response = actors.submit_login(actors.at(actors.authorize(rp_id, pkce_pair()[1], prompt="login")),
                                            user, "not the password")
         assert response.status_code == 401
     with app.app_context():
@@ -459,7 +459,7 @@ def test_unlock_and_revoke_workstations(actors, app, town):
         assert _events("device.revoked_all", user)[-1].detail["actor"] == first
     # The user can log in again, and is asked a code: the workstation is no longer trusted.
     with other_browser(actors, app):
-        login = actors.authorize(rp_id, pkce_pair()[1], prompt="login").headers["Location"]
+        login = actors.at(actors.authorize(rp_id, pkce_pair()[1], prompt="login"))
         response = actors.submit_login(login, user, PASSWORD)
         assert response.headers["Location"].startswith("/login/code")
 

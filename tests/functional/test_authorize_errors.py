@@ -121,7 +121,7 @@ def test_a_user_without_the_right_to_the_service_is_refused(actors):
     client_id, _ = actors.client(service="rncps")
     verifier, challenge = pkce_pair()
     response = actors.authorize(client_id, challenge, state="s3")
-    response = actors.finish_login(actors.submit_login(response.headers["Location"], identifier))
+    response = actors.finish_login(actors.submit_login(response, identifier))
     query = _error_redirect(response)
     assert query["error"] == "access_denied"
     assert query["state"] == "s3"

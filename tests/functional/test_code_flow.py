@@ -10,16 +10,18 @@ def test_login_page_is_french_and_code_flow_issues_signed_id_token(actors):
     client_id, secret = actors.client()
     verifier, challenge = pkce_pair()
 
+    # The authorization endpoint answers with the login page itself (no redirect to it),
+    # whose form posts to /login with the flow, under the endpoint's own security headers.
     response = actors.authorize(client_id, challenge, state="xyz", nonce="n-123")
-    assert response.status_code == 302
-    login_url = response.headers["Location"]
-    assert login_url.startswith("/login?flow=")
-    page = actors.browser.get(login_url).get_data(as_text=True)
-    assert 'lang="fr"' in page and "Se connecter" in page
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert "form-action 'self' https://rp.example.test;" in response.headers["Content-Security-Policy"]
+    page = response.get_data(as_text=True)
+    assert 'lang="fr"' in page and "Se connecter" in page and 'action="/login"' in page
     assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
+    assert actors.browser.get(actors.at(response)).get_data(as_text=True) == page  # /login shows the same
 
     before = int(time.time())
-    response = actors.finish_login(actors.submit_login(login_url, identifier))
+    response = actors.finish_login(actors.submit_login(response, identifier))
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(REDIRECT_URI + "?")

@@ -22,7 +22,7 @@ def test_simultaneous_sends_give_one_code(actors, app, action):
     client_id, _ = actors.client()
     identifier = actors.account()
     _, challenge = pkce_pair()
-    code_url = actors.submit_login(actors.authorize(client_id, challenge).headers["Location"],
+    code_url = actors.submit_login(actors.at(actors.authorize(client_id, challenge)),
                                    identifier).headers["Location"]
     html = actors.browser.get(code_url).get_data(as_text=True)
     forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html, re.S)

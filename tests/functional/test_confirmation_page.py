@@ -13,7 +13,7 @@ def settings_overrides(settings_overrides):
 def _confirmation_page(actors, identifier):
     client_id, _ = actors.client()
     _, challenge = pkce_pair()
-    response = actors.submit_login(actors.authorize(client_id, challenge).headers["Location"], identifier)
+    response = actors.submit_login(actors.at(actors.authorize(client_id, challenge)), identifier)
     while not response.headers["Location"].startswith("/login/confirm"):
         location = response.headers["Location"]
         page = actors.browser.get(location)

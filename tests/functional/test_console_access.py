@@ -21,7 +21,7 @@ def _to_console_login(actors, path):
 def test_a_console_page_without_a_session_logs_in_and_comes_back(actors, app):
     identifier = actors.account()
     to_login = _to_console_login(actors, "/account?ui_locales=fr")
-    response = actors.finish_login(actors.submit_login(to_login.headers["Location"], identifier))
+    response = actors.finish_login(actors.submit_login(to_login, identifier))
     assert response.headers["Location"].startswith("http://localhost/account/callback?code=")
     back = actors.browser.get(response.headers["Location"])
     assert back.status_code == 302 and back.headers["Location"] == "/account?ui_locales=fr"
@@ -37,7 +37,7 @@ def test_a_console_page_without_a_session_logs_in_and_comes_back(actors, app):
 def test_a_forged_state_or_a_code_of_another_browser_is_refused(actors, app):
     identifier = actors.account()
     to_login = _to_console_login(actors, "/account")
-    response = actors.finish_login(actors.submit_login(to_login.headers["Location"], identifier))
+    response = actors.finish_login(actors.submit_login(to_login, identifier))
     callback = response.headers["Location"]
     forged = callback.replace("state=", "state=x")
     assert actors.browser.get(forged).status_code == 400

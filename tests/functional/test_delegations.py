@@ -12,7 +12,7 @@ def _console(person: Actors, path: str, identifier: str):
     response = person.browser.get(path)
     if response.status_code == 302 and response.headers["Location"].startswith("/authorize"):
         to_login = person.browser.get(response.headers["Location"])
-        done = person.finish_login(person.submit_login(to_login.headers["Location"], identifier))
+        done = person.finish_login(person.submit_login(to_login, identifier))
         back = person.browser.get(done.headers["Location"])  # the console's callback
         response = person.browser.get(back.headers["Location"])
     assert response.status_code == 200, response.status_code
@@ -48,7 +48,7 @@ def test_an_accepted_delegation_is_chosen_at_login_and_stated_in_the_claims(acto
     # A new login for the ircantec application: choose establishment A.
     verifier, challenge = pkce_pair()
     start = agent.authorize(world["ircantec"][0], challenge, prompt="login")
-    response = agent.submit_login(start.headers["Location"], world["bea"])  # a trusted workstation: no code
+    response = agent.submit_login(start, world["bea"])  # a trusted workstation: no code
     # The login's end asks for the establishment before it answers the application.
     assert response.headers["Location"].startswith("/authorize/resume")
     step = agent.browser.get(response.headers["Location"]).headers["Location"]
@@ -88,12 +88,12 @@ def test_a_new_login_for_an_establishment_not_the_account_s_is_refused_without_a
 
     _, challenge = pkce_pair()
     start = agent.authorize(world["pensions"][0], challenge, prompt="login", peps_siret="21330063500033")
-    done = agent.follow(agent.submit_login(start.headers["Location"], world["bea"]))  # a trusted workstation
+    done = agent.follow(agent.submit_login(start, world["bea"]))  # a trusted workstation
     assert query_of(done.headers["Location"])["error"] == "access_denied"
     # Named and the account's: no choice either, that one's claims.
     verifier, challenge = pkce_pair()
     start = agent.authorize(world["ircantec"][0], challenge, prompt="login", peps_siret=world["a"])
-    done = agent.follow(agent.submit_login(start.headers["Location"], world["bea"]))
+    done = agent.follow(agent.submit_login(start, world["bea"]))
     tokens = agent.exchange(world["ircantec"][0], world["ircantec"][1], query_of(done.headers["Location"])["code"],
                             verifier).get_json()
     claims = agent.browser.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).get_json()

@@ -107,7 +107,7 @@ def test_a_lock_and_a_new_trusted_workstation_are_told(actors, app):
     notices = _notices(actors)
     assert any("nouveau poste de confiance" in m["subject"] for m in notices)
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge, prompt="login").headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge, prompt="login"))
     for _ in range(5):
         actors.submit_login(login_url, identifier, "wrong " + PASSWORD)
     locked = next(m for m in _notices(actors) if "bloqué" in m["subject"])
@@ -130,7 +130,7 @@ def test_an_expired_account_cannot_log_in_until_renewed(actors, app):
         _get(app, identifier).valid_until = date.today() - timedelta(days=1)  # behind the rules' back
         db.session.commit()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     refused = actors.submit_login(login_url, identifier)
     assert refused.status_code == 403 and "expiré" in page_text(refused)
     wrong = actors.submit_login(login_url, identifier, "not the password")

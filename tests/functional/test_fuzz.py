@@ -79,7 +79,7 @@ def test_token_introspection_and_revocation_requests_never_fail(actors, form, au
        keep_flow=st.booleans(), keep_csrf=st.booleans())
 def test_hosted_forms_never_fail(actors, rp, values, keep_flow, keep_csrf):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     page = actors.browser.get(login_url).get_data(as_text=True)
     real = {"flow": form_field(page, "flow"), "csrf_token": form_field(page, "csrf_token")}
     form = dict(values)

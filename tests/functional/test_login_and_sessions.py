@@ -24,11 +24,11 @@ def test_prompt_login_and_max_age_force_a_new_login_with_a_new_auth_time(actors,
     with travel(timedelta(seconds=120)):
         _, challenge = pkce_pair()
         # A recent enough session satisfies max_age without a login page ...
-        assert "code=" in actors.authorize(client_id, challenge, max_age="3600").headers["Location"]
+        assert "code=" in actors.at(actors.authorize(client_id, challenge, max_age="3600"))
         # ... an older one does not, and neither does prompt=login.
         for params in ({"prompt": "login"}, {"max_age": "60"}):
             response = actors.authorize(client_id, challenge, **params)
-            assert response.headers["Location"].startswith("/login?flow=")
+            assert actors.at(response).startswith("/login?flow=")
         claims = actors.id_token_claims(
             actors.tokens_for(client_id, secret, identifier, prompt="login")["id_token"])
     assert claims["auth_time"] >= first["auth_time"] + 120
@@ -47,7 +47,7 @@ def test_prompt_none_with_max_age_exceeded_gives_login_required(actors, rp):
 def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_rotated(actors, app, rp):
     identifier = actors.account()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     actors.finish_login(actors.submit_login(login_url, identifier))
     cookie = actors.browser.get_cookie("__Host-idp-session")
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
@@ -55,7 +55,7 @@ def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_rotated(actors,
     first_value = cookie.value
 
     # The second login skips the code (trusted device) and still rotates the session id.
-    login_url = actors.authorize(rp[0], challenge, prompt="login").headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge, prompt="login"))
     submitted = actors.submit_login(login_url, identifier)
     assert submitted.headers["Location"].startswith("/authorize/resume")  # no step left: the session opens there
     second = actors.browser.get(submitted.headers["Location"])
@@ -76,7 +76,7 @@ def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_rotated(actors,
 def test_failed_logins_get_one_generic_message_and_are_counted(actors, app, rp):
     identifier = actors.account()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
 
     wrong_password = actors.submit_login(login_url, identifier, "wrong password!")
     unknown = actors.submit_login(login_url, "ZZZ999999", PASSWORD)
@@ -106,7 +106,7 @@ def test_an_expired_account_gets_the_generic_message(actors, app, rp):
         account.status = "expired"
         db.session.commit()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     response = actors.submit_login(login_url, identifier)
     assert response.status_code == 401
     assert "Identifiant ou mot de passe incorrect." in page_text(response)
@@ -115,7 +115,7 @@ def test_an_expired_account_gets_the_generic_message(actors, app, rp):
 def test_login_form_needs_its_csrf_token(actors, rp):
     identifier = actors.account()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     html = actors.browser.get(login_url).get_data(as_text=True)
     response = actors.browser.post("/login", data={
         "flow": form_field(html, "flow"), "identifier": identifier, "password": PASSWORD,
@@ -127,15 +127,16 @@ def test_login_form_needs_its_csrf_token(actors, rp):
 
 def test_a_flow_cannot_be_finished_by_another_browser(actors, app, rp):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     other = app.test_client()
     assert other.get(login_url).status_code == 400
 
 
 def test_login_hint_prefills_the_identifier(actors, rp):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge, login_hint="JDA000001").headers["Location"]
-    html = actors.browser.get(login_url).get_data(as_text=True)
+    start = actors.authorize(rp[0], challenge, login_hint="JDA000001")
+    assert 'value="JDA000001"' in start.get_data(as_text=True)  # /authorize's own page
+    html = actors.browser.get(actors.at(start)).get_data(as_text=True)  # and /login's, for the flow
     assert 'value="JDA000001"' in html
 
 
@@ -145,7 +146,7 @@ def test_login_hint_prefills_the_identifier(actors, rp):
 )
 def test_pages_speak_english_on_request(actors, rp, params, headers):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge, **params).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge, **params))
     page = actors.browser.get(login_url, headers=headers)
     text = page_text(page)
     assert 'lang="en"' in text and "Log in" in text and "Identifier" in text
@@ -153,7 +154,7 @@ def test_pages_speak_english_on_request(actors, rp, params, headers):
 
 def test_security_headers_on_pages(actors, rp):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     page = actors.browser.get(login_url)
     csp = page.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
@@ -178,7 +179,7 @@ def test_client_registered_minimum_acr_steps_up_with_a_code(actors):
     client_id, secret = actors.client(default_acr="urn:peps:acr:mfa")
     _, challenge = pkce_pair()
     # A single-factor session never reaches this client silently ...
-    quiet = query_of(actors.authorize(client_id, challenge, prompt="none").headers["Location"])
+    quiet = query_of(actors.at(actors.authorize(client_id, challenge, prompt="none")))
     assert quiet["error"] == "interaction_required"
     # ... it gets the code page, then the higher level.
     sent_before = len(actors.outbox())
@@ -201,10 +202,10 @@ def test_acr_values_and_essential_acr_claims(actors):
     assert actors.id_token_claims(tokens["id_token"])["acr"] == "urn:peps:acr:pwd"
     _, challenge = pkce_pair()
     essential = '{"id_token": {"acr": {"essential": true, "values": ["urn:peps:acr:mfa"]}}}'
-    query = query_of(actors.authorize(client_id, challenge, claims=essential, prompt="none").headers["Location"])
+    query = query_of(actors.at(actors.authorize(client_id, challenge, claims=essential, prompt="none")))
     assert query["error"] == "interaction_required"
     unknown = '{"id_token": {"acr": {"essential": true, "value": "urn:other:loa:4"}}}'
-    query = query_of(actors.authorize(client_id, challenge, claims=unknown).headers["Location"])
+    query = query_of(actors.at(actors.authorize(client_id, challenge, claims=unknown)))
     assert query["error"] == "unmet_authentication_requirements"
     stepped = actors.tokens_for(client_id, secret, identifier, acr_values="urn:peps:acr:mfa")
     assert actors.id_token_claims(stepped["id_token"])["acr"] == "urn:peps:acr:mfa"
@@ -213,7 +214,7 @@ def test_acr_values_and_essential_acr_claims(actors):
 def test_replaying_a_finished_login_opens_no_second_session(actors, app, rp):
     identifier = actors.account()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     done = actors.submit_login(login_url, identifier)
     while not done.headers["Location"].startswith("/authorize/resume"):
         done = _one_step(actors, done)
@@ -238,7 +239,7 @@ def test_two_requests_finishing_one_login_at_once_open_one_session(actors, app, 
 
     identifier = actors.account()
     _, challenge = pkce_pair()
-    done = actors.submit_login(actors.authorize(rp[0], challenge).headers["Location"], identifier)
+    done = actors.submit_login(actors.at(actors.authorize(rp[0], challenge)), identifier)
     while not done.headers["Location"].startswith("/authorize/resume"):
         done = _one_step(actors, done)
     resume_url = done.headers["Location"]
@@ -285,7 +286,7 @@ def test_too_many_failures_from_one_address_are_refused_for_a_while(actors, app,
     actors.edit_policy("    count: 300\n", "    count: 3\n")
     identifier = actors.account()
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     for name in ("AAA000001", "BBB000002", "CCC000003"):  # spraying over unknown identifiers
         assert actors.submit_login(login_url, name, "some password").status_code == 401
     blocked = actors.submit_login(login_url, identifier, PASSWORD)
@@ -321,12 +322,13 @@ def test_a_password_hashed_at_an_earlier_cost_is_rehashed_at_the_next_login(acto
 
 def test_the_login_page_names_the_application_even_after_a_failed_attempt(actors, rp):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     assert "Connexion à Test RP" in page_text(actors.browser.get(login_url))
     failed = actors.submit_login(login_url, "ZZZ999999", "not the password")
     assert failed.status_code == 401 and "Connexion à Test RP" in page_text(failed)
-    english = actors.authorize(rp[0], challenge, ui_locales="en").headers["Location"]
-    assert "Log in to Test RP" in page_text(actors.browser.get(english))
+    english = actors.authorize(rp[0], challenge, ui_locales="en")
+    assert "Log in to Test RP" in page_text(english)
+    assert "Log in to Test RP" in page_text(actors.browser.get(actors.at(english)))
 
 
 def test_the_code_issued_after_a_new_login_is_audited_under_its_account(actors, app, rp):

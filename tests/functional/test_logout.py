@@ -17,7 +17,7 @@ def signed_in(actors):
 
 def _has_session(actors, client_id) -> bool:
     _, challenge = pkce_pair()
-    location = actors.authorize(client_id, challenge, prompt="none").headers["Location"]
+    location = actors.at(actors.authorize(client_id, challenge, prompt="none"))
     return "code=" in location
 
 

@@ -48,7 +48,7 @@ def test_a_failed_then_a_successful_login_move_their_counters(actors, rp):
     identifier = actors.account()
     before = scrape(actors.browser)
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     assert actors.submit_login(login_url, identifier, "wrong password!").status_code == 401
     middle = scrape(actors.browser)
     assert delta(before, middle, "idp_logins_total", method="password", result="failure") == 1
@@ -83,7 +83,7 @@ def test_locks_and_throttles_are_counted(actors, app, rp):
     identifier = actors.account()
     before = scrape(actors.browser)
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     for _ in range(5):  # the policy's lockout.local.max_failures
         assert actors.submit_login(login_url, identifier, "wrong password!").status_code == 401
     locked = actors.submit_login(login_url, identifier, PASSWORD)
@@ -96,7 +96,7 @@ def test_locks_and_throttles_are_counted(actors, app, rp):
     # A second code asked for too soon: a 429, counted under the limit that refused it.
     other = actors.account(email="bob.martin@mairie.example", last_name="Martin", first_name="Bob")
     _, challenge = pkce_pair()
-    code_url = actors.submit_login(actors.authorize(rp[0], challenge).headers["Location"], other).headers["Location"]
+    code_url = actors.submit_login(actors.at(actors.authorize(rp[0], challenge)), other).headers["Location"]
     assert code_url.startswith("/login/code")
     page = actors.browser.get(code_url)
     assert actors.post_form(code_url, {"action": "resend"}, form_index=1, page=page).status_code == 429
@@ -107,7 +107,7 @@ def test_locks_and_throttles_are_counted(actors, app, rp):
 def test_a_password_step_refused_for_its_address_is_a_throttled_login(actors, rp):
     before = scrape(actors.browser)
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     for _ in range(10):  # the policy's lockout.per_ip_and_identifier count
         assert actors.submit_login(login_url, "ZZZ999999", "wrong password!").status_code == 401
     assert actors.submit_login(login_url, "ZZZ999999", "wrong password!").status_code == 429

@@ -49,7 +49,7 @@ def test_an_expired_form_offers_to_reload_it(actors):
     # A login step's form comes back with its flow.
     client_id, _ = actors.client()
     _, challenge = pkce_pair()
-    location = actors.authorize(client_id, challenge).headers["Location"]
+    location = actors.at(actors.authorize(client_id, challenge))
     flow = re.search(r"flow=([^&]+)", location).group(1)
     login = actors.browser.post("/login", data={"csrf_token": "stale", "flow": flow})
     assert login.status_code == 400 and _titled(login) == "Formulaire expiré"
@@ -100,7 +100,7 @@ def test_after_logout_a_link_leads_back_to_the_application(actors):
     client_id, _ = actors.client()
     identifier = actors.account()
     _, challenge = pkce_pair()
-    login = actors.authorize(client_id, challenge).headers["Location"]
+    login = actors.at(actors.authorize(client_id, challenge))
     actors.finish_login(actors.submit_login(login, identifier))
     confirm = actors.post_form(f"/logout?client_id={client_id}", {})
     assert confirm.status_code == 200
@@ -115,7 +115,7 @@ def test_after_logout_a_link_leads_back_to_the_application(actors):
 def test_the_pages_have_their_own_titles(actors):
     client_id, _ = actors.client()
     _, challenge = pkce_pair()
-    login = actors.browser.get(actors.authorize(client_id, challenge).headers["Location"])
+    login = actors.browser.get(actors.at(actors.authorize(client_id, challenge)))
     assert _titled(login) == "Se connecter"
     assert _titled(actors.browser.get("/")) == "Connexion à la plateforme employeurs publics"
     assert _titled(actors.browser.get("/password/forgot")) == "Réinitialiser votre mot de passe"

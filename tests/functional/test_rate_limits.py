@@ -19,7 +19,7 @@ def rp(actors):
 
 def _to_code_page(actors, rp, identifier, **params):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge, **params).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge, **params))
     response = actors.submit_login(login_url, identifier)
     assert response.headers["Location"].startswith("/login/code"), response.headers["Location"]
     return response.headers["Location"], actors.browser.get(response.headers["Location"])
@@ -69,7 +69,7 @@ def test_the_federated_wait_stops_the_flow_that_reached_it(actors, app, rp):
         db.session.commit()
     strict_id, _ = actors.client(default_acr="urn:peps:acr:mfa")
     _, challenge = pkce_pair()
-    code_url = actors.authorize(strict_id, challenge).headers["Location"]
+    code_url = actors.at(actors.authorize(strict_id, challenge))
     page = actors.browser.get(code_url)
     right = actors.last_code()
     wrong = f"{(int(right) + 1) % 10**6:06d}"
@@ -90,7 +90,7 @@ def test_guessing_one_identifier_does_not_block_the_other_agents_behind_the_addr
     victim = actors.account(email="victim@mairie.example")
     colleague = actors.account(email="colleague@mairie.example")
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     for _ in range(10):  # lockout.per_ip_and_identifier
         assert actors.submit_login(login_url, "ZZZ999999", "guess").status_code == 401
     assert _retry_after(actors.submit_login(login_url, "ZZZ999999", "guess")) > 0
@@ -103,7 +103,7 @@ def test_guessing_one_identifier_does_not_block_the_other_agents_behind_the_addr
 def _first_code_for_a_new_agent(actors, rp, n, siret):
     identifier = actors.account(siret, email=f"agent{n}@mairie.example")
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     code_url = actors.submit_login(login_url, identifier).headers["Location"]
     return actors.browser.get(code_url)
 

@@ -42,7 +42,7 @@ def _through_slow_upstream(actors, app, browser, *, before=lambda login: None, m
     callback. Returns the callback's answer and the flow's id."""
     client_id, _ = actors.client()
     _, challenge = pkce_pair()
-    login = actors.authorize(client_id, challenge).headers["Location"]
+    login = actors.at(actors.authorize(client_id, challenge))
     flow_id = form_field(browser.get(login).get_data(as_text=True), "flow")
     app.extensions["idp.upstreams"]["slow"] = SlowUpstream(lambda: meanwhile(login))
     assert browser.get(f"/login/upstream/slow?flow={flow_id}").status_code == 302

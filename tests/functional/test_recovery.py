@@ -84,7 +84,7 @@ def test_reset_with_a_code_unlocks_and_ends_devices_and_sessions(actors, app, rp
     # The link worked once; the old password no longer does; the new one does, with a code.
     assert actors.browser.get(link).status_code == 400
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     assert actors.submit_login(login_url, identifier, PASSWORD).status_code == 401
     response = actors.submit_login(login_url, identifier, NEW_PASSWORD)
     assert response.headers["Location"].startswith("/login/code")  # devices were revoked

@@ -50,7 +50,7 @@ def test_each_response_has_its_own_id_and_the_audit_events_carry_it(actors, app,
     assert first.headers["X-Request-Id"] != second.headers["X-Request-Id"]
 
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     failed = actors.submit_login(login_url, identifier, "wrong password!")
     assert failed.status_code == 401
     [event] = _events(app, "login.failure")
@@ -89,7 +89,7 @@ def test_json_log_lines_carry_the_request_id(settings_overrides, actors, rp):
     create_app({**settings_overrides, "logging": {"format": "json"}})  # the log format is the process's
     try:
         _, challenge = pkce_pair()
-        login_url = actors.authorize(rp[0], challenge).headers["Location"]
+        login_url = actors.at(actors.authorize(rp[0], challenge))
         with idp_log_lines() as lines:
             failed = actors.submit_login(login_url, identifier, "wrong password!")
         assert failed.status_code == 401

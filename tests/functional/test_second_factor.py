@@ -22,7 +22,7 @@ def rp(actors):
 
 def _to_code_page(actors, rp, identifier, **params):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge, **params).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge, **params))
     response = actors.submit_login(login_url, identifier)
     assert response.headers["Location"].startswith("/login/code"), response.headers["Location"]
     page = actors.browser.get(response.headers["Location"])
@@ -37,7 +37,7 @@ def test_first_login_without_phone_asks_for_it_and_keeps_it_once_verified(actors
     identifier = actors.account(phone=None)
     other = actors.account(email="bob@mairie.example")
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     response = actors.submit_login(login_url, identifier)
     assert response.headers["Location"].startswith("/login/phone")
     phone_url = response.headers["Location"]
@@ -264,7 +264,7 @@ def test_five_failures_lock_a_local_account_and_the_password_then_points_to_rese
     code = actors.last_code()
     actors.post_form(code_url, {"code": f"{(int(code) + 1) % 10**6:06d}"}, page=page)  # one code failure
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge, prompt="login").headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge, prompt="login"))
     for attempt in range(4):  # four password failures
         response = actors.submit_login(login_url, identifier, "wrong password " + str(attempt))
         assert response.status_code == 401
@@ -333,7 +333,7 @@ def test_a_federated_session_stepping_up_is_throttled_not_locked(actors, app, rp
         db.session.commit()
     strict_id, _ = actors.client(default_acr="urn:peps:acr:mfa")
     _, challenge = pkce_pair()
-    code_url = actors.authorize(strict_id, challenge).headers["Location"]
+    code_url = actors.at(actors.authorize(strict_id, challenge))
     assert code_url.startswith("/login/code")
     page = actors.browser.get(code_url)
     wrong = f"{(int(actors.last_code()) + 1) % 10**6:06d}"

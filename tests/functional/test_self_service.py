@@ -234,7 +234,7 @@ def test_a_password_change_needs_the_current_one_and_follows_the_rule(actors, ap
     # Another browser logs in with the new password, not the old one.
     other = Actors(app, app.test_client())
     to_login = other.authorize(client_id, pkce_pair()[1])
-    assert other.submit_login(to_login.headers["Location"], identifier, PASSWORD).status_code == 401
+    assert other.submit_login(to_login, identifier, PASSWORD).status_code == 401
     code, verifier = other.login_and_get_code(client_id, identifier, password=NEW_PASSWORD)
     assert other.exchange(client_id, secret, code, verifier).status_code == 200
 
@@ -265,7 +265,7 @@ def test_the_history_shows_logins_codes_and_the_phone_change_paged(actors, app):
     # A failed login through the relying party.
     other = Actors(app, app.test_client())
     to_login = other.authorize(client_id, pkce_pair()[1])
-    assert other.submit_login(to_login.headers["Location"], identifier, "not the password").status_code == 401
+    assert other.submit_login(to_login, identifier, "not the password").status_code == 401
     # The phone change.
     to_code = actors.post_form("/account/phone", {"phone": NEW_PHONE})
     assert actors.finish_login(to_code, code=None).status_code == 200

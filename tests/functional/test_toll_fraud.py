@@ -16,7 +16,7 @@ def rp(actors):
 
 def _phone_page(actors, rp, identifier):
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     response = actors.submit_login(login_url, identifier)
     assert response.headers["Location"].startswith("/login/phone")
     return response.headers["Location"]
@@ -41,7 +41,7 @@ def test_a_narrowed_policy_stops_sends_to_a_number_stored_before(actors, app, rp
     actors.edit_policy("allowed_regions: [FR, GP, BL, MF, MQ, GF, RE, YT, PM, WF, PF, NC]",
                        "allowed_regions: [FR]")
     _, challenge = pkce_pair()
-    login_url = actors.authorize(rp[0], challenge).headers["Location"]
+    login_url = actors.at(actors.authorize(rp[0], challenge))
     code_url = actors.submit_login(login_url, identifier).headers["Location"]
     page = actors.browser.get(code_url)
     assert page.status_code == 503 and "n'a pas pu être envoyé" in page_text(page)

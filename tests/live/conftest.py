@@ -143,9 +143,19 @@ def walk_login(browser: Browser, issuer: str, response, outbox: Path, stop_at: s
     return response
 
 
-def password_login(browser: Browser, issuer: str, location: str, identifier: str, password: str):
-    """On the login page at ``location``, submit the identifier and the password."""
-    page = browser.get(issuer + location)
+def login_page(browser: Browser, issuer: str, response):
+    """The login page an answer leads to: ``/authorize``'s answer is the page itself; a
+    redirect (to ``/login?flow=…``) is followed."""
+    if response.status_code in (302, 303):
+        return browser.get(issuer + response.headers["Location"])
+    assert response.status_code == 200 and 'name="password"' in response.text, response.status_code
+    return response
+
+
+def password_login(browser: Browser, issuer: str, page, identifier: str, password: str):
+    """On the login page (its address, or the answer that shows or leads to it), submit
+    the identifier and the password."""
+    page = browser.get(issuer + page) if isinstance(page, str) else login_page(browser, issuer, page)
     action, fields = hidden_fields(page.text)
     return browser.post(issuer + action, data={**fields, "identifier": identifier, "password": password})
 

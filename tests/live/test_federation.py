@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from .conftest import Browser, LiveIdP, free_port, password_login, walk_login
+from .conftest import Browser, LiveIdP, free_port, hidden_fields, password_login, walk_login
 from .stubs import MisbehavingProvider
 
 SIRET = "21330063500017"
@@ -94,10 +94,8 @@ def _authorize(world, browser, **extra):
 
 def _to_upstream(world, browser, upstream_id="net-entreprises", **extra):
     """From the RP to the upstream: the login page's button, then the upstream's redirect."""
-    response, verifier = _authorize(world, browser, **extra)
-    login_url = response.headers["Location"]
-    page = browser.get(world["down"].issuer + login_url)
-    flow = parse_qs(urlsplit(login_url).query)["flow"][0]
+    page, verifier = _authorize(world, browser, **extra)  # the login page
+    flow = hidden_fields(page.text)[1]["flow"]
     assert f"/login/upstream/{upstream_id}?flow={flow}" in page.text.replace("&amp;", "&")
     return browser.get(world["down"].issuer + f"/login/upstream/{upstream_id}", params={"flow": flow}), verifier
 
@@ -107,9 +105,8 @@ def _upstream_login(world, browser, response, account):
     up = world["up"]
     assert response.headers["Location"].startswith(up.issuer + "/authorize")
     to_login = browser.get(response.headers["Location"])
-    if to_login.headers["Location"].startswith("/login"):
-        to_login = password_login(browser, up.issuer, to_login.headers["Location"], account["identifier"],
-                                  account["password"])
+    if to_login.status_code == 200:  # the upstream's login page (else it has a session)
+        to_login = password_login(browser, up.issuer, to_login, account["identifier"], account["password"])
     back = walk_login(browser, up.issuer, to_login, up.outbox, world["down"].issuer)
     return browser.get(back.headers["Location"])  # our callback
 

@@ -41,8 +41,7 @@ def _login_forms(idp, client_id, count):
         response = browser.get(idp.issuer + "/authorize", params={
             "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "openid",
             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"})
-        page = browser.get(idp.issuer + response.headers["Location"])
-        forms.append((browser, *hidden_fields(page.text)))
+        forms.append((browser, *hidden_fields(response.text)))  # /authorize's login page
     return forms
 
 

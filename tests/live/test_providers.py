@@ -57,8 +57,7 @@ def _to_code_page(idp, client, account):
         "response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT_URI,
         "scope": "openid", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         "code_challenge_method": "S256", "state": "s"})
-    page = browser.get(idp.issuer + response.headers["Location"])
-    action, fields = hidden_fields(page.text)
+    action, fields = hidden_fields(response.text)  # /authorize's login page
     response = browser.post(idp.issuer + action, data={**fields, "identifier": account["identifier"],
                                                         "password": account["password"]})
     assert response.headers["Location"].startswith("/login/code")

@@ -16,7 +16,7 @@ import requests
 
 from tests.conftest import postgres_database
 
-from .conftest import BIN, ROOT, Browser, LiveIdP, free_port, hidden_fields, wait_for, walk_login
+from .conftest import BIN, ROOT, Browser, LiveIdP, free_port, hidden_fields, login_page, wait_for, walk_login
 
 pytestmark = pytest.mark.live
 
@@ -62,9 +62,7 @@ def demo(tmp_path_factory):
 
 
 def _password_page(browser, idp, response):
-    page = browser.get(idp.issuer + response.headers["Location"])
-    action, fields = hidden_fields(page.text)
-    return action, fields
+    return hidden_fields(login_page(browser, idp.issuer, response).text)
 
 
 def test_rncps_login_is_multi_factor_and_its_api_refuses_other_and_older_tokens(demo):

@@ -14,14 +14,13 @@ import json
 import secrets
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from connectors.upstream import UpstreamRequest
 from connectors.upstream.oidc import OIDCUpstream
 
-from .conftest import Browser, LiveIdP
+from .conftest import Browser, LiveIdP, hidden_fields
 from .stubs import KeyRotatingProvider
 
 SIRET = "21330063500017"
@@ -61,7 +60,7 @@ def _federated_login(world):
         "response_type": "code", "client_id": world["rp"]["client_id"], "redirect_uri": RP_REDIRECT,
         "scope": "openid profile", "code_challenge": challenge, "code_challenge_method": "S256",
         "state": "rp-state"})
-    flow = parse_qs(urlsplit(response.headers["Location"]).query)["flow"][0]
+    flow = hidden_fields(response.text)[1]["flow"]  # from /authorize's login page
     to_upstream = browser.get(down.issuer + "/login/upstream/keys", params={"flow": flow})
     assert to_upstream.headers["Location"].startswith(world["provider"].issuer + "/authorize")
     back = browser.get(to_upstream.headers["Location"])  # the stub sends the browser straight back
