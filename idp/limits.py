@@ -12,6 +12,7 @@ with ``Retry-After`` and the page's "réessayer à partir de HH:MM".
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template
-from sqlalchemy import delete, literal, union_all
+from sqlalchemy import CompoundSelect, Integer, bindparam, delete, literal, select, union_all
 
 from . import metrics
 from .clock import now
@@ -55,23 +56,37 @@ class Limit:
             raise ValueError(f"a limit of {self.count} hits for {self.key!r}")
 
 
+@functools.cache
+def _newest_hits(count: int) -> CompoundSelect:
+    """For ``count`` limits, the ``index``-th limit's count-th newest hit in its window
+    (none when the window holds fewer): one statement, built once for each number of
+    limits and run with their values (``key_N``, ``since_N``, ``skip_N``)."""
+    newest = []
+    for index in range(count):
+        nth = (
+            select(literal(index).label("index"), RateLimitHit.at)
+            .where(RateLimitHit.key == bindparam(f"key_{index}"), RateLimitHit.at > bindparam(f"since_{index}"))
+            .order_by(RateLimitHit.at.desc())
+            .offset(bindparam(f"skip_{index}", type_=Integer))
+            .limit(1)
+            .subquery()
+        )
+        newest.append(select(nth.c.index, nth.c.at))
+    return union_all(*newest)
+
+
 def first_reached(limits: Sequence[Limit]) -> tuple[Limit, datetime] | None:
     """The first of ``limits``, in their order, whose window already holds its count of
     hits, and when it lifts (its ``count``-th newest hit leaves the window): one statement
     for them all, reading one row for each."""
+    if not limits:
+        return None
     moment = now()
-    newest = []
+    values: dict[str, Any] = {}
     for index, limit in enumerate(limits):
-        nth = (
-            db.select(literal(index).label("index"), RateLimitHit.at)
-            .where(RateLimitHit.key == limit.key, RateLimitHit.at > moment - limit.window)
-            .order_by(RateLimitHit.at.desc())
-            .offset(limit.count - 1)
-            .limit(1)
-            .subquery()
-        )
-        newest.append(db.select(nth.c.index, nth.c.at))
-    found: dict[int, datetime] = dict(db.session.execute(union_all(*newest)).all()) if newest else {}
+        values.update({f"key_{index}": limit.key, f"since_{index}": moment - limit.window,
+                       f"skip_{index}": limit.count - 1})
+    found: dict[int, datetime] = dict(db.session.execute(_newest_hits(len(limits)), values).all())
     for index, limit in enumerate(limits):
         if index in found:
             return limit, found[index] + limit.window

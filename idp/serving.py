@@ -41,9 +41,20 @@ class _NoThreads:
 class KeepAliveWorker(ThreadWorker):
     """gunicorn's ``gthread`` worker answering in its event loop's thread (see module)."""
 
+    # A connection's last request: its answer says "Connection: close" and the client
+    # opens another, which the least busy worker accepts first (an idle one waits on the
+    # listening socket, a busy one does not). Connections kept for good would stay
+    # wherever they were first accepted, however unevenly (nginx and Apache cap them too).
+    max_requests_per_connection = 100
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._answering = False
+
+    def handle_request(self, req: Any, conn: TConn) -> bool:
+        if req.req_number >= self.max_requests_per_connection:
+            req.force_close()
+        return bool(super().handle_request(req, conn))
 
     def get_thread_pool(self) -> Any:
         return _NoThreads()

@@ -64,8 +64,15 @@ class LoginFlow(db.Model):
 
     @property
     def state(self) -> FlowState:
-        """The flow's typed state (:class:`~idp.login.state.FlowState`)."""
-        return FlowState.model_validate(self.state_json or {})
+        """The flow's typed state (:class:`~idp.login.state.FlowState`), parsed once for
+        each value of ``state_json`` (a request reads it a few dozen times; the state is
+        frozen, and ``state_json`` is only ever replaced, never changed in place)."""
+        raw = self.state_json
+        parsed = self.__dict__.get("_parsed_state")
+        if parsed is None or parsed[0] is not raw:
+            parsed = (raw, FlowState.model_validate(raw or {}))
+            self.__dict__["_parsed_state"] = parsed
+        return parsed[1]
 
     @state.setter
     def state(self, value: FlowState) -> None:
