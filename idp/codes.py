@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, request
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 
 from connectors.senders import Message, SendError
 
@@ -28,6 +28,10 @@ from .phones import PhoneError, check_destination, parse_phone
 from .policy import Policy
 
 CHANNEL_AMR = {"sms": "sms", "voice": "tel"}
+# Statements of every login with a code, built once.
+_LATEST = (select(OneTimeCode).where(OneTimeCode.flow_id == bindparam("flow_id"))
+           .order_by(OneTimeCode.id.desc()).limit(1))
+_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account_id")).with_for_update()
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,7 @@ def voice_offered(policy: Policy, phone: str) -> bool:
 
 
 def latest(flow: LoginFlow) -> OneTimeCode | None:
-    return db.session.execute(
-        db.select(OneTimeCode).filter_by(flow_id=flow.id).order_by(OneTimeCode.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    return db.session.execute(_LATEST, {"flow_id": flow.id}).scalar_one_or_none()
 
 
 def check_limits(policy: Policy, account: Account, phone: str) -> None:
@@ -99,7 +101,7 @@ def issue(policy: Policy, flow: LoginFlow, account: Account, phone: str, lifetim
     # wait here for this one to commit, then see its code and its counted hits. PostgreSQL
     # holds the row lock until commit; on SQLite, the embedded single-node default, this
     # is a no-op.
-    db.session.execute(db.select(Account.id).where(Account.id == account.id).with_for_update())
+    db.session.execute(_LOCK_ACCOUNT, {"account_id": account.id})
     previous = latest(flow)
     moment = now()
     if previous is not None and previous.created_at + policy.codes.resend_delay > moment:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select
+
 from . import audit
 from .clock import now
 from .directory import AccountError
@@ -34,13 +36,14 @@ def own_membership(account: Account) -> Membership:
                       tuple(account.service_codes))
 
 
+_ACCEPTED = (select(Delegation).where(Delegation.account_id == bindparam("account_id"),
+                                     Delegation.status == "accepted").order_by(Delegation.id))
+
+
 def memberships(account: Account) -> list[Membership]:
     """The account's own establishment first, then those whose offers it accepted."""
     own = own_membership(account)
-    accepted = db.session.execute(
-        db.select(Delegation).where(Delegation.account_id == account.id, Delegation.status == "accepted")
-        .order_by(Delegation.id)
-    ).scalars().all()
+    accepted = db.session.execute(_ACCEPTED, {"account_id": account.id}).scalars().all()
     return [own, *(Membership(d.establishment.siret, d.establishment.name, "user", tuple(sorted(d.services)), True)
                    for d in accepted)]
 

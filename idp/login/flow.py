@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from flask import abort, current_app, g, redirect, url_for
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -52,6 +52,8 @@ STEPS: dict[str, str] = {
     "confirm": "login.confirm",
     "establishment": "login.establishment",
 }
+# The flow a request names, with its account (LoginFlow.account loads by join): built once.
+_BY_FLOW_ID = select(LoginFlow).where(LoginFlow.flow_id == bindparam("flow_id"))
 # Where a flow goes once no step is left, by purpose.
 ENDS: dict[str, str] = {
     "login": "oidc.resume",
@@ -114,7 +116,7 @@ def load(flow_id: str | None) -> LoginFlow:
     step-up, whose session is still this browser's active one); else 400."""
     flow = None
     if flow_id and len(flow_id) <= 64:
-        flow = db.session.execute(db.select(LoginFlow).filter_by(flow_id=flow_id)).scalar_one_or_none()
+        flow = db.session.execute(_BY_FLOW_ID, {"flow_id": flow_id}).scalar_one_or_none()
     if flow is None or flow.browser_digest != browser_digest() or flow.expires_at <= now():
         abort(400, description="flow_expired")
     try:

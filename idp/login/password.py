@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import make_response, render_template, request
+from sqlalchemy import bindparam, select
 from werkzeug.wrappers import Response
 
 from .. import audit, limits
@@ -17,12 +18,14 @@ from ..policy_store import current_policy
 from . import flow as login_flow
 from .pages import page_context, step
 
+_BY_IDENTIFIER = select(Account).where(Account.identifier == bindparam("identifier"))
+
 
 def _find_account(identifier: str) -> Account | None:
     identifier = identifier.strip().upper()
     if not identifier or len(identifier) > 32:
         return None
-    return db.session.execute(db.select(Account).filter_by(identifier=identifier)).scalar_one_or_none()
+    return db.session.execute(_BY_IDENTIFIER, {"identifier": identifier}).scalar_one_or_none()
 
 
 def _login_page(flow: LoginFlow, context: dict[str, Any], status: int = 200, **values: Any):
