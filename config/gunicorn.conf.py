@@ -29,8 +29,14 @@ preload_app = True
 timeout = 30
 # On SIGTERM (a deployment), workers finish the requests they have within this time.
 graceful_timeout = 20
-# How long an idle kept-alive connection (a load balancer's, a browser's) stays open.
-keepalive = 5
+# How long an idle kept-alive connection stays open: longer than a proxy keeps its idle
+# connections to us (nginx's upstream keepalive_timeout and AWS load balancers: 60 s), so
+# that we never close one just as the proxy sends a request on it (a 502 for a POST).
+keepalive = 75
+# Connections a worker holds at once, idle ones included: well under the usual limit of
+# 1024 open files (each also needs its database connections and logs); a worker at its
+# limit stops accepting and leaves new connections to the others.
+worker_connections = 250
 # The workers' heartbeat files: in memory where the system offers it, not on a disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 

@@ -46,6 +46,9 @@ class KeepAliveWorker(ThreadWorker):
     # listening socket, a busy one does not). Connections kept for good would stay
     # wherever they were first accepted, however unevenly (nginx and Apache cap them too).
     max_requests_per_connection = 100
+    # How long a new connection may take to send its first bytes (gthread waits as long
+    # as a kept-alive connection may idle, ``keepalive``, which a proxy needs long).
+    first_bytes_wait = 5.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,7 +83,7 @@ class KeepAliveWorker(ThreadWorker):
         if ready:
             self.enqueue_req(conn)
             return
-        conn.timeout = time.monotonic() + self.cfg.keepalive
+        conn.timeout = time.monotonic() + self.first_bytes_wait
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
@@ -91,6 +94,10 @@ class KeepAliveWorker(ThreadWorker):
         if self._answering:
             self.method_queue.defer(self.enqueue_req, conn)
             return
+        # The heartbeat for each request, as the sync worker gives it: gthread's loop gives
+        # one a turn, and a turn here answers every connection that was ready, one after
+        # the other; a few slow ones would add up past ``timeout`` and get the worker killed.
+        self.notify()
         self._answering = True
         try:
             outcome: Future[Any] = Future()
@@ -98,6 +105,19 @@ class KeepAliveWorker(ThreadWorker):
                 outcome.set_result(self.handle(conn))
             except Exception as exc:  # as a thread's future would hold it; finish_request closes
                 outcome.set_exception(exc)
+            if conn.sock.fileno() == -1:
+                # handle() closed it already (an error after the answer began, a TLS end):
+                # counted off once here, where finish_request would fail to close it again
+                # and count it off twice.
+                self.nr_conns -= 1
+                return
             self.finish_request(conn, outcome)
         finally:
             self._answering = False
+
+    def _cap_keepalive(self, deadline: float) -> None:
+        """On stopping: kept-alive connections (gthread caps those) and new connections
+        still silent close by ``deadline``, never holding the stop for their full wait."""
+        super()._cap_keepalive(deadline)
+        for conn in self.pending_conns:
+            conn.timeout = min(conn.timeout, deadline)

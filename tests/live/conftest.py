@@ -179,6 +179,11 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.http = requests.Session()
 
+    def __del__(self):
+        # The server keeps connections alive: close them with the browser, not at some
+        # later collection (an unclosed socket's ResourceWarning fails the test then).
+        self.http.close()
+
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})
         if self.cookies:

@@ -69,25 +69,34 @@ def test_an_idle_connection_does_not_hold_the_worker(one_worker):
         kept.close()
 
 
-def test_pipelined_requests_are_all_answered_in_order(one_worker):
-    count = 200
-    paths = [DISCOVERY if index % 2 else "/jwks.json" for index in range(count)]
+def _answers(reader, count: int) -> list[tuple[bytes, dict[str, str], bytes]]:
+    """``count`` answers read off one connection: status line, headers, body."""
+    answers = []
+    for _ in range(count):
+        status = reader.readline()
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        answers.append((status, headers, reader.read(int(headers.get("content-length", 0)))))
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order_up_to_the_connection_s_last(one_worker):
+    """Requests sent at once, past the 100 a connection carries: the first 100 are answered
+    in order, the 100th says it is the last (Connection: close), then the connection ends
+    and the client sends the rest on another (a kept connection must not stay with its
+    first worker for good)."""
+    paths = [DISCOVERY if index % 2 else "/jwks.json" for index in range(120)]
     with socket.create_connection(("127.0.0.1", one_worker.port), timeout=10) as raw:
         raw.sendall(b"".join(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for path in paths))
-        reader = raw.makefile("rb")
-        bodies = []
-        for _ in range(count):
-            status = reader.readline()
-            assert status.startswith(b"HTTP/1.1 200"), status
-            length = None
-            while (line := reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            assert length is not None
-            bodies.append(reader.read(length))
-    assert [b'"issuer"' in body for body in bodies] == [index % 2 == 1 for index in range(count)]
-    assert all(b'"keys"' in body for body in bodies[::2])
+        with raw.makefile("rb") as reader:
+            answers = _answers(reader, 100)
+            assert reader.read() == b""  # closed after the 100th
+    assert all(status.startswith(b"HTTP/1.1 200") for status, _, _ in answers)
+    assert [b'"issuer"' in body for _, _, body in answers] == [index % 2 == 1 for index in range(100)]
+    assert all(b'"keys"' in body for _, _, body in answers[::2])
+    assert [headers.get("connection", "").lower() for _, headers, _ in answers][98:] == ["keep-alive", "close"]
 
 
 def test_a_stop_does_not_wait_for_idle_clients(tmp_path):

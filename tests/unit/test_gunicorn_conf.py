@@ -25,7 +25,8 @@ def test_defaults_serve_loopback_on_port_5000_with_two_preloaded_workers(monkeyp
     assert conf["accesslog"] == "-" and conf["wsgi_app"] == "wsgi:app"
     assert 0 < conf["graceful_timeout"] <= conf["timeout"]
     # Connections kept alive (tests/live/test_serving.py), idle ones closed after a while.
-    assert conf["worker_class"] == "idp.serving.KeepAliveWorker" and 0 < conf["keepalive"] <= 30
+    assert conf["worker_class"] == "idp.serving.KeepAliveWorker" and conf["keepalive"] > 60  # proxies' 60 s
+    assert 0 < conf["worker_connections"] < 1024
     from gunicorn.util import load_class
     from gunicorn.workers.base import Worker
 
