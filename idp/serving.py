@@ -73,7 +73,9 @@ class KeepAliveWorker(ThreadWorker):
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking
-        conn.data_ready = True  # answered only once readable: gthread's wait is not needed
+        # Answered only once readable, so gthread's wait for data is not needed, and handle()
+        # never returns its _DEFER (which would park the connection for ``keepalive``).
+        conn.data_ready = True
         try:
             ready = bool(client.recv(1, socket.MSG_PEEK))
         except BlockingIOError:

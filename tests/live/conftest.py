@@ -182,7 +182,8 @@ class Browser:
     def __del__(self):
         # The server keeps connections alive: close them with the browser, not at some
         # later collection (an unclosed socket's ResourceWarning fails the test then).
-        self.http.close()
+        if hasattr(self, "http"):
+            self.http.close()
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})

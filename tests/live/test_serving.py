@@ -84,9 +84,9 @@ def _answers(reader, count: int) -> list[tuple[bytes, dict[str, str], bytes]]:
 
 def test_pipelined_requests_are_answered_in_order_up_to_the_connection_s_last(one_worker):
     """Requests sent at once, past the 100 a connection carries: the first 100 are answered
-    in order, the 100th says it is the last (Connection: close), then the connection ends
-    and the client sends the rest on another (a kept connection must not stay with its
-    first worker for good)."""
+    in order, the 100th says it is the last (Connection: close), then the connection ends:
+    the client would send the rest on a new one, which any worker may take (a kept
+    connection must not stay with its first worker for good)."""
     paths = [DISCOVERY if index % 2 else "/jwks.json" for index in range(120)]
     with socket.create_connection(("127.0.0.1", one_worker.port), timeout=10) as raw:
         raw.sendall(b"".join(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for path in paths))
@@ -97,6 +97,13 @@ def test_pipelined_requests_are_answered_in_order_up_to_the_connection_s_last(on
     assert [b'"issuer"' in body for _, _, body in answers] == [index % 2 == 1 for index in range(100)]
     assert all(b'"keys"' in body for _, _, body in answers[::2])
     assert [headers.get("connection", "").lower() for _, headers, _ in answers][98:] == ["keep-alive", "close"]
+
+
+def test_a_new_connection_that_sends_nothing_is_closed_after_a_few_seconds(one_worker):
+    """A new connection has 5 s for its first bytes (an idle kept-alive one 75 s, which
+    proxies need): a crowd of silent connections cannot hold a worker's slots for long."""
+    with socket.create_connection(("127.0.0.1", one_worker.port), timeout=20) as silent:
+        assert silent.recv(1) == b""  # closed by the worker, well before 20 s (or 75)
 
 
 def test_a_stop_does_not_wait_for_idle_clients(tmp_path):
