@@ -9,7 +9,8 @@ to a thread pool and its outcome back to the event loop through a pipe: two thre
 switches and a wake-up a request, which cost as much as the connections they save.
 
 :class:`KeepAliveWorker` is ``gthread``'s event loop (idle and new connections wait in
-its selector, up to ``keepalive`` seconds, holding nothing) with its one thread inline:
+its selector, holding nothing: an idle one up to ``keepalive`` seconds, a new one up to
+:attr:`~KeepAliveWorker.first_bytes_wait`) with its one thread inline:
 a connection with a request ready is answered in the loop itself, one request at a
 time, as the sync worker answers. What the sync worker does not do, it does not do
 either: a client that stops halfway through sending its request holds the worker until
@@ -64,7 +65,7 @@ class KeepAliveWorker(ThreadWorker):
 
     def accept(self, listener: socket.socket) -> None:
         """A new connection: answered now if its request is already here, else it waits
-        in the selector like an idle kept-alive one (never blocking the loop)."""
+        in the selector for its first bytes (never blocking the loop)."""
         try:
             client, address = listener.accept()
         except OSError as exc:

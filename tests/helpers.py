@@ -212,11 +212,12 @@ class Actors:
     def submit_login(self, login_page, identifier, password=PASSWORD, headers=None):
         """On the login page (an address, or the answer that led there: /authorize's page,
         a redirect to /login), submit the identifier and the password."""
-        if isinstance(login_page, str) or login_page.status_code != 200:
-            page = self.browser.get(login_page if isinstance(login_page, str) else self.at(login_page),
-                                    headers=headers)
-        else:
+        if isinstance(login_page, str):
+            page = self.browser.get(login_page, headers=headers)
+        elif login_page.status_code == 200:
             page = login_page  # the page itself, as a browser has it
+        else:
+            page = self.browser.get(self.at(login_page), headers=headers)
         assert page.status_code == 200, page.status_code
         html = page.get_data(as_text=True)
         return self.browser.post(

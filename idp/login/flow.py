@@ -52,8 +52,6 @@ STEPS: dict[str, str] = {
     "confirm": "login.confirm",
     "establishment": "login.establishment",
 }
-# The flow a request names, with its account (LoginFlow.account loads by join): built once.
-_BY_FLOW_ID = select(LoginFlow).where(LoginFlow.flow_id == bindparam("flow_id"))
 # Where a flow goes once no step is left, by purpose.
 ENDS: dict[str, str] = {
     "login": "oidc.resume",
@@ -61,6 +59,8 @@ ENDS: dict[str, str] = {
     "sensitive": "account.sensitive_done",
     "password_reset": "recovery.finish_reset",
 }
+# The flow a request names, with its account (LoginFlow.account loads by join): built once.
+_BY_FLOW_ID = select(LoginFlow).where(LoginFlow.flow_id == bindparam("flow_id"))
 
 
 def start(purpose: Purpose, *, params: MultiDict | None = None, client: Client | None = None,

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from gunicorn.util import load_class
+from gunicorn.workers.base import Worker
 
 CONF = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
 
@@ -27,9 +29,6 @@ def test_defaults_serve_loopback_on_port_5000_with_two_preloaded_workers(monkeyp
     # Connections kept alive (tests/live/test_serving.py), idle ones closed after a while.
     assert conf["worker_class"] == "idp.serving.KeepAliveWorker" and conf["keepalive"] > 60  # proxies' 60 s
     assert 0 < conf["worker_connections"] < 1024
-    from gunicorn.util import load_class
-    from gunicorn.workers.base import Worker
-
     assert issubclass(load_class(conf["worker_class"]), Worker)
 
 
